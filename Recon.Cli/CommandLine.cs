@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Recon.Cli;
+
+/// <summary>Dispatches <c>recon VERB ...</c>; the bash <c>./recon</c> handles the stack verbs and forwards the rest here.</summary>
+internal static class CommandLine
+{
+    private static readonly Dictionary<string, (string Help, Func<string[], IConfiguration, Task<int>> Run)> Verbs = new(StringComparer.Ordinal)
+    {
+        ["migrate"] = ("apply the schema migrations to Recon:Database:ConnectionString", MigrateCommand.RunAsync),
+        ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first)", DemoCommand.RunAsync),
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            PrintHelp();
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (!Verbs.TryGetValue(args[0], out var verb))
+        {
+            Console.Error.WriteLine($"recon: unknown command '{args[0]}'.");
+            PrintHelp();
+            return 2;
+        }
+        var configuration = LoadConfiguration();
+        try
+        {
+            return await verb.Run(args[1..], configuration).ConfigureAwait(false);
+        }
+        catch (UsageException ex)
+        {
+            Console.Error.WriteLine($"recon {args[0]}: {ex.Message}");
+            return 2;
+        }
+    }
+
+    /// <summary>appsettings.json beside the binary (optional), then environment variables (<c>Recon__Database__ConnectionString</c>).</summary>
+    public static IConfiguration LoadConfiguration()
+        => new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+
+    private static void PrintHelp()
+    {
+        Console.Error.WriteLine("usage: recon <command> [options]");
+        foreach (var (name, (help, _)) in Verbs.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            Console.Error.WriteLine($"  {name,-10} {help}");
+        }
+    }
+}
+
+/// <summary>A wrong command line: printed without a stack trace, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using Recon.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
