@@ -13,8 +13,14 @@ public sealed class PgBouncerTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task ParameterizedInsertAndSelect_ThroughPgBouncer_RoundTrips()
     {
-        Assert.Equal(6432, new NpgsqlConnectionStringBuilder(_db.ConnectionString).Port);
+        var pgBouncerPort = int.Parse(Environment.GetEnvironmentVariable("RECON_PGBOUNCER_PORT") ?? "6432", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(pgBouncerPort, new NpgsqlConnectionStringBuilder(_db.ConnectionString).Port);
         await using var conn = await _db.DataSource.OpenConnectionAsync();
+        // the server we reach listens elsewhere: PgBouncer is in between
+        await using (var serverPort = new NpgsqlCommand("select inet_server_port()", conn))
+        {
+            Assert.NotEqual(pgBouncerPort, (int)(await serverPort.ExecuteScalarAsync())!);
+        }
         var id = $"led_{Guid.NewGuid():N}";
         await using (var insert = new NpgsqlCommand(
             "insert into ledger_entries (id, account, amount_minor, currency, value_date, reference) values ($1, $2, $3, $4, $5, $6)", conn))
