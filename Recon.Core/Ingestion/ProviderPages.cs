@@ -1,0 +1,43 @@
+using Recon.Core.Domain;
+
+namespace Recon.Core.Ingestion;
+
+/// <summary>What one batch fetches: one page of one provider account, for a date range, from a cursor.</summary>
+/// <param name="Provider">One of <see cref="Providers"/>.</param>
+/// <param name="Account">The account (Stripe account, Plaid item/account, bank account).</param>
+/// <param name="From">First value date, inclusive.</param>
+/// <param name="To">Last value date, inclusive.</param>
+/// <param name="Cursor">Where the page starts (Stripe <c>starting_after</c>, Plaid cursor); null for the first page.</param>
+/// <param name="PageSize">Objects per page (Stripe at most 100, Plaid at most 500).</param>
+public sealed record PageRequest(string Provider, string Account, DateOnly From, DateOnly To, string? Cursor, int PageSize);
+
+/// <summary>One page as the provider answered it, in canonical form.</summary>
+/// <param name="Transactions">Added or modified transactions.</param>
+/// <param name="RemovedIds">Provider ids the provider withdrew (Plaid <c>removed</c>).</param>
+/// <param name="NextCursor">Cursor of the next page; null when there is none.</param>
+/// <param name="HasMore">True when another page follows.</param>
+public sealed record ProviderPage(
+    IReadOnlyList<ProviderTransaction> Transactions,
+    IReadOnlyList<string> RemovedIds,
+    string? NextCursor,
+    bool HasMore);
+
+/// <summary>Fetches one page from one provider. Implementations make exactly one logical provider call per page,
+/// give it a timeout (10 s), and report a 429 as <see cref="ProviderThrottledException"/> after pausing the
+/// provider's bucket; they never sleep to wait for a rate limit.</summary>
+public interface IProviderPageFetcher
+{
+    /// <summary>The provider this fetcher serves (one of <see cref="Providers"/>).</summary>
+    string Provider { get; }
+
+    Task<ProviderPage> FetchPageAsync(PageRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>A provider answered 429. The caller waits <see cref="RetryAfter"/> (a durable timer) and tries again.</summary>
+public sealed class ProviderThrottledException(string provider, TimeSpan retryAfter, string? detail = null)
+    : Exception($"{provider} answered 429 Too Many Requests; retry after {retryAfter.TotalMilliseconds:0} ms{(detail is null ? "" : $": {detail}")}")
+{
+    public string Provider { get; } = provider;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
