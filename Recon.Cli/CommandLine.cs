@@ -9,6 +9,8 @@ internal static class CommandLine
     {
         ["migrate"] = ("apply the schema migrations to Recon:Database:ConnectionString", MigrateCommand.RunAsync),
         ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first)", DemoCommand.RunAsync),
+        ["match"] = ("match provider transactions against a ledger from files: match --ledger L.csv --transactions F --out R.csv [--rules J] [--truth T.csv]", MatchCommand.RunAsync),
+        ["bench"] = ("speed benchmarks, reported not asserted: bench match --size N --out FILE.json", BenchCommand.RunAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

@@ -23,10 +23,10 @@ public sealed class MatchRules
     public int ProposeThreshold { get; set; } = 300;
 
     /// <summary>Absolute amount tolerance in minor units of the ledger currency.</summary>
-    public long AmountToleranceMinor { get; set; }
+    public long AmountToleranceMinor { get; set; } = 100;
 
     /// <summary>Relative amount tolerance in basis points of the ledger amount; the larger of the two tolerances applies.</summary>
-    public int AmountToleranceBasisPoints { get; set; }
+    public int AmountToleranceBasisPoints { get; set; } = 10;
 
     /// <summary>Value dates may differ by at most this many days (business days when <see cref="BusinessDays"/>).</summary>
     public int DateWindowDays { get; set; } = 3;
@@ -53,7 +53,7 @@ public sealed class MatchRules
     public int MaxCandidatesPerKey { get; set; } = 32;
 
     /// <summary>At most this many amount/date neighbours are scored per transaction, so a busy bucket cannot make matching quadratic.</summary>
-    public int MaxBucketCandidates { get; set; } = 64;
+    public int MaxBucketCandidates { get; set; } = 24;
 
     /// <summary>Search for two or three ledger entries adding up to an unexplained provider amount (results are only proposed).</summary>
     public bool AmountSumSearch { get; set; } = true;

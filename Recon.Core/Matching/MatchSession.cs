@@ -86,6 +86,7 @@ internal sealed class MatchSession
     private readonly List<Group> _groups = [];
     private readonly List<long> _partials = [];
     private readonly List<int> _chain = [];
+    private bool _grouped;
 
     public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger)
     {
@@ -237,6 +238,7 @@ internal sealed class MatchSession
     private void Collect(int t)
     {
         var tx = _tx[t];
+        _grouped = false;
         if (!string.IsNullOrEmpty(tx.ProviderTxId) && _extHead.TryGetValue(tx.ProviderTxId, out var h))
         {
             KeyChain(t, h, _extNext, Kind.ExternalRef, tx.ProviderTxId, false);
@@ -261,7 +263,8 @@ internal sealed class MatchSession
         {
             KeyChain(t, h, _refNext, Kind.Reference, tx.GroupId, true);
         }
-        if (_bestScore[t] < _r.ConfirmThreshold)
+        // a transaction already explained by a key (alone, as a group or as part of one) never touches the buckets
+        if (_bestScore[t] < _r.ConfirmThreshold && !_grouped)
         {
             ScanBuckets(t);
         }
@@ -276,6 +279,7 @@ internal sealed class MatchSession
         }
         if (count >= 2 && mayGroup && count <= _r.MaxGroupMembers && TryOneToMany(t, head, next, key))
         {
+            _grouped = true;
             return; // members of a group are not also scored one by one
         }
         if (count == 1)
@@ -298,6 +302,7 @@ internal sealed class MatchSession
             && Math.Abs(tx.AmountMinor) < Math.Abs(le.AmountMinor) - _r.ToleranceFor(le.AmountMinor))
         {
             _partials.Add(((long)l << 32) | (uint)t);
+            _grouped = true;
         }
     }
 
@@ -482,6 +487,11 @@ internal sealed class MatchSession
 
     private void Keep(int t, Edge e)
     {
+        if (e.Score < _r.ProposeThreshold)
+        {
+            Best(t, e); // too weak to decide anything; remembered only to explain an unmatched verdict
+            return;
+        }
         // one pair per (transaction, entry): the stamp says whether this transaction already holds a pair with the entry
         if (_ledStamp[e.Ledger] == t + 1)
         {
@@ -505,7 +515,9 @@ internal sealed class MatchSession
 
     private void Best(int t, in Edge e)
     {
-        if (e.Score > _bestScore[t])
+        // ties broken on rule then reason, so the explanation of an unmatched verdict does not depend on input order
+        if (e.Score > _bestScore[t]
+            || (e.Score == _bestScore[t] && (e.Rule < _bestRule[t] || (e.Rule == _bestRule[t] && e.Reason < _bestReason[t]))))
         {
             _bestScore[t] = e.Score;
             _bestReason[t] = e.Reason;
