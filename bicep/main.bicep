@@ -278,3 +278,6 @@ output AZURE_POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
 output AZURE_REDIS_HOST string = redis.outputs.hostName
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_WORKBOOK_ID string = workbook.outputs.id
+// plain names for azure-pipelines.yml (ARM camel-cases the first letters of upper-case output names)
+output functionAppName string = functionApp.outputs.name
+output resourceGroupName string = rg.name
