@@ -68,9 +68,11 @@ public sealed class ReconMetricsSnapshot : IDisposable
 
     private ReconMetricsSnapshot()
     {
+        // create Recon's instruments before listening, so the callback below never runs ReconMetrics' static constructor
+        _ = ReconMetrics.Meter;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, ReconMetrics.Meter))
+            if (instrument.Meter.Name == ReconMetrics.Name)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
