@@ -231,11 +231,11 @@ module functionApp 'modules/functionapp.bicep' = {
     secretNames: {
       Recon__Database__ConnectionString: keyVault.outputs.databaseSecretName
       Recon__Redis__Configuration: keyVault.outputs.redisSecretName
-      Recon__Stripe__ApiKey: 'stripe-api-key'
-      Recon__Plaid__ClientId: 'plaid-client-id'
-      Recon__Plaid__Secret: 'plaid-secret'
-      Recon__Banks__BankA__Credential: 'bank-a-credential'
-      Recon__Banks__BankB__Credential: 'bank-b-credential'
+      Recon__Providers__Stripe__ApiKey: 'stripe-api-key'
+      Recon__Providers__Plaid__ClientId: 'plaid-client-id'
+      Recon__Providers__Plaid__Secret: 'plaid-secret'
+      Recon__Providers__BankA__ApiKey: 'bank-a-credential'
+      Recon__Providers__BankB__ApiKey: 'bank-b-credential'
     }
   }
   // the identity must be able to read secrets and storage before the host starts

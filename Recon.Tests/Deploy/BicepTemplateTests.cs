@@ -87,7 +87,7 @@ public sealed partial class BicepTemplateTests(BicepWorkspace workspace) : IClas
         var s = workspace.Snapshot(paramFile);
         Assert.Empty(DeploymentChecks.SecretsOnlyThroughKeyVault(s));
         var settings = s.AppSettings();
-        foreach (var name in new[] { "Recon__Database__ConnectionString", "Recon__Redis__Configuration", "Recon__Stripe__ApiKey", "Recon__Plaid__Secret" })
+        foreach (var name in new[] { "Recon__Database__ConnectionString", "Recon__Redis__Configuration", "Recon__Providers__Stripe__ApiKey", "Recon__Providers__Plaid__Secret" })
         {
             Assert.Contains("@Microsoft.KeyVault(", settings[name], StringComparison.Ordinal);
         }

@@ -27,7 +27,7 @@ public sealed class TamperedTemplateTests : IClassFixture<TamperedTemplateTests.
 
     [Fact]
     public void Secrets_PlainValueInAppSettings_IsReported()
-        => Assert.Contains(DeploymentChecks.SecretsOnlyThroughKeyVault(_broken), e => e.Contains("Recon__Stripe__ApiKey holds a plain value", StringComparison.Ordinal));
+        => Assert.Contains(DeploymentChecks.SecretsOnlyThroughKeyVault(_broken), e => e.Contains("Recon__Providers__Stripe__ApiKey holds a plain value", StringComparison.Ordinal));
 
     [Fact]
     public void IdentityStorage_ConnectionStringSetting_IsReported()
