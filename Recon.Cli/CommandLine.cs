@@ -9,6 +9,7 @@ internal static class CommandLine
     {
         ["migrate"] = ("apply the schema migrations to Recon:Database:ConnectionString", MigrateCommand.RunAsync),
         ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first)", DemoCommand.RunAsync),
+        ["bench"] = ("benchmarks: bench spike --out FILE.json", BenchCommand.RunAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

@@ -10,7 +10,7 @@ namespace Recon.Cli.Bench.Spike;
 /// call; a 429 is retried immediately a few times; a failed attempt goes back to the tail of the queue, up to
 /// <see cref="MaxDeliveries"/> deliveries (a storage queue's maxDequeueCount), after which the batch is failed.
 /// </summary>
-public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, SpikeRecorder recorder)
+public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) : ISpikeMode
 {
     /// <summary>A storage-queue trigger's default maxDequeueCount: after five deliveries the message is poisoned.</summary>
     public const int MaxDeliveries = 5;
@@ -21,11 +21,20 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
     /// <summary>How long a naive worker waits to connect before it counts a failure (Npgsql's default is 15 s).</summary>
     private const int ConnectTimeoutSeconds = 15;
 
-    private readonly Channel<SpikeJob> _fifo = Channel.CreateUnbounded<SpikeJob>(new UnboundedChannelOptions { SingleReader = true });
+    private Channel<SpikeJob> _fifo = Channel.CreateUnbounded<SpikeJob>();
+    private SpikeRecorder _recorder = null!;
 
-    public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, TimeSpan deadline, CancellationToken cancellationToken)
+    public string Name => "naive";
+
+    public string Description =>
+        $"direct to PostgreSQL (max_connections 100), no token bucket, {ImmediateRetries} immediate retries on 429, one FIFO queue, a task per message, {MaxDeliveries} deliveries";
+
+    public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(recorder);
+        _recorder = recorder;
+        _fifo = Channel.CreateUnbounded<SpikeJob>(new UnboundedChannelOptions { SingleReader = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(deadline);
         var running = new List<Task>();
@@ -41,7 +50,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
         try
         {
             // bounded: ends when every job has finished (completed or failed) or at the deadline
-            while (recorder.Finished < jobs.Count)
+            while (_recorder.Finished < jobs.Count)
             {
                 var job = await _fifo.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
                 running.Add(Task.Run(() => DeliverAsync(job, connectionString, stop.Token), CancellationToken.None));
@@ -55,6 +64,10 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
         {
             // the deadline: whatever is unfinished is reported as lost
         }
+        catch (ChannelClosedException)
+        {
+            // every job finished
+        }
         await stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(running.Append(arrivals)).ConfigureAwait(false);
     }
@@ -63,7 +76,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
     {
         foreach (var job in jobs)
         {
-            var wait = job.ArrivalSeconds - recorder.Now;
+            var wait = job.ArrivalSeconds - _recorder.Now;
             if (wait > 0)
             {
                 try
@@ -75,17 +88,17 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
                     return;
                 }
             }
-            recorder.Arrived(job);
+            _recorder.Arrived(job);
             _fifo.Writer.TryWrite(job);
         }
     }
 
     private async Task DeliverAsync(SpikeJob job, string connectionString, CancellationToken ct)
     {
-        var delivery = recorder.Attempt(job);
+        var delivery = _recorder.Attempt(job);
         try
         {
-            using var demand = recorder.ClientConnection();
+            using var demand = _recorder.ClientConnection();
             await using var conn = new NpgsqlConnection(connectionString);
             try
             {
@@ -94,7 +107,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
             catch (NpgsqlException ex) when (!ct.IsCancellationRequested)
             {
                 // 53300 "sorry, too many clients already" is the one the story is about
-                recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"connect: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
+                _recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"connect: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
                 Redeliver(job, delivery);
                 return;
             }
@@ -103,7 +116,8 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
             var page = await CallWithImmediateRetriesAsync(job, ct).ConfigureAwait(false);
             await SpikePosting.MatchAndPostAsync(conn, tx, job, page, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            recorder.Completed(job);
+            _recorder.Completed(job);
+            CloseWhenAllFinished();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -111,7 +125,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
         }
         catch (NpgsqlException ex)
         {
-            recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"query: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
+            _recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"query: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
             Redeliver(job, delivery);
         }
         catch (Exception ex) when (ex is ProviderThrottledException or HttpRequestException or TimeoutException)
@@ -120,11 +134,20 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
         }
     }
 
+    private void CloseWhenAllFinished()
+    {
+        if (_recorder.Finished >= _recorder.Jobs.Count)
+        {
+            _fifo.Writer.TryComplete();
+        }
+    }
+
     private void Redeliver(SpikeJob job, int delivery)
     {
         if (delivery >= MaxDeliveries)
         {
-            recorder.Failed(job);
+            _recorder.Failed(job);
+            CloseWhenAllFinished();
         }
         else
         {
@@ -139,12 +162,12 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, S
             try
             {
                 var page = await provider.CallAsync(job, ct).ConfigureAwait(false);
-                recorder.ProviderAnswered(throttled: false);
+                _recorder.ProviderAnswered(throttled: false);
                 return page;
             }
             catch (ProviderThrottledException)
             {
-                recorder.ProviderAnswered(throttled: true);
+                _recorder.ProviderAnswered(throttled: true);
                 if (attempt >= ImmediateRetries)
                 {
                     throw;

@@ -40,7 +40,7 @@ public static class SpikeChart
             {
                 new Series($"{r.Mode} admitted", ColorOf(r.Mode).Main, "", Pts(r, s => s.ProviderAdmitted)),
                 new Series($"{r.Mode} 429", ColorOf(r.Mode).Alt, "6 3", Pts(r, s => s.Provider429)),
-            }).ToList(), report.Limits.AdmittedGlobalPerSecond, "limit admitted"),
+            }).ToList(), report.Limits.AdmittedFor(report.Workload.Endpoints.Count), "Recon admits"),
             new("Batch latency: slowest batch finishing in each second", "s", report.Runs.SelectMany(r => new[]
             {
                 new Series($"{r.Mode} low", ColorOf(r.Mode).Main, "", Pts(r, s => s.LatencyMaxLow)),

@@ -41,7 +41,7 @@ public sealed record SpikeReport
         return
         [
             new("no 429 caused by Recon", "0", recon.Provider429.ToString(CultureInfo.InvariantCulture), recon.Provider429 == 0),
-            new("admitted rate while a backlog exists", $">= 90% of {F(limits.AdmittedGlobalPerSecond)} req/s",
+            new("admitted rate while a backlog exists", $">= 90% of {F(recon.AdmittedLimit)} req/s",
                 $"{F(recon.AdmittedRateWhileBacklogged)} req/s ({F(recon.AdmittedShareOfLimit * 100)}%, {recon.BackloggedSeconds} s backlogged)",
                 recon.BackloggedSeconds > 0 && recon.AdmittedShareOfLimit >= 0.9),
             new("peak PostgreSQL server connections", $"<= pool size {limits.ConfiguredPoolSize}",
@@ -84,7 +84,7 @@ public sealed record SpikeReport
             ("low-priority burst backlog drained in", "",
                 r => $"{F(r.DrainSeconds)} s (floor {F(r.FloorSeconds)} s, {F(r.DrainOverFloor, "0.00")} x)", "12,000 in 5 min"),
             ("admitted provider rate while backlogged", "",
-                r => r.BackloggedSeconds == 0 ? "no backlog" : $"{F(r.AdmittedRateWhileBacklogged)} req/s ({F(r.AdmittedShareOfLimit * 100, "0")}% of {F(Limits.AdmittedGlobalPerSecond)})", "95 of 100 req/s"),
+                r => r.BackloggedSeconds == 0 ? "no backlog" : $"{F(r.AdmittedRateWhileBacklogged)} req/s ({F(r.AdmittedShareOfLimit * 100, "0")}% of {F(r.AdmittedLimit, "0.##")})", "95 of 100 req/s"),
             ("batches completed / failed / lost", "",
                 r => $"{N(r.BatchesCompleted)} / {N(r.BatchesFailed)} / {N(r.BatchesLost)} of {N(r.Jobs)}", ""),
         };

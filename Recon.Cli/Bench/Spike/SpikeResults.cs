@@ -19,6 +19,9 @@ public sealed record SpikeLimits(
     int ConfiguredPoolSize)
 {
     public static SpikeLimits Stripe(int poolSize) => new(100, 25, 95, 25 * 0.95, 30, poolSize);
+
+    /// <summary>The most Recon can admit when work waits on every one of <paramref name="endpoints"/> endpoints.</summary>
+    public double AdmittedFor(int endpoints) => Math.Min(AdmittedGlobalPerSecond, endpoints * AdmittedEndpointPerSecond);
 }
 
 /// <summary>One second of a run, for the chart.</summary>
@@ -59,6 +62,8 @@ public sealed record SpikeRunResult
     public double FloorSecondsAtProviderLimits { get; init; }
     public double DrainOverFloor { get; init; }
     public double AdmittedRateWhileBacklogged { get; init; }
+    /// <summary>What Recon's buckets admit with every endpoint busy: min(global, endpoints × per endpoint).</summary>
+    public double AdmittedLimit { get; init; }
     public double AdmittedShareOfLimit { get; init; }
     public int BackloggedSeconds { get; init; }
     public int BatchesCompleted { get; init; }
@@ -106,7 +111,8 @@ public static class SpikeResults
 
         var timeline = Timeline(recorder, completed, wallSeconds);
         // a second counts as backlogged when, all through it, more work waited than one second at the limit can serve
-        var backlogged = timeline.Where(s => s.BacklogHigh + s.BacklogLow >= limits.AdmittedGlobalPerSecond && MinBacklog(recorder, s.Second) >= limits.AdmittedGlobalPerSecond).ToList();
+        var limit = limits.AdmittedFor(workload.Endpoints.Count);
+        var backlogged = timeline.Where(s => s.BacklogHigh + s.BacklogLow >= limit && MinBacklog(recorder, s.Second) >= limit).ToList();
         var admittedWhileBacklogged = backlogged.Count == 0 ? 0 : backlogged.Average(s => (double)s.ProviderAdmitted);
         var errors = recorder.DbErrors;
         var samples = recorder.BacklogSamples;
@@ -139,7 +145,8 @@ public static class SpikeResults
             FloorSecondsAtProviderLimits = floorAtProvider,
             DrainOverFloor = floor > 0 ? drain / floor : 0,
             AdmittedRateWhileBacklogged = admittedWhileBacklogged,
-            AdmittedShareOfLimit = admittedWhileBacklogged / limits.AdmittedGlobalPerSecond,
+            AdmittedLimit = limit,
+            AdmittedShareOfLimit = admittedWhileBacklogged / limit,
             BackloggedSeconds = backlogged.Count,
             BatchesCompleted = completed.Count,
             BatchesFailed = failed,
