@@ -18,9 +18,9 @@ namespace Recon.Cli.Bench.Spike;
 /// </remarks>
 public sealed class ReconMode(DatabaseBulkhead bulkhead, IProviderRateLimiter rateLimiter, ISpikeProvider provider) : ISpikeMode
 {
-    /// <summary>Batches in flight at once: enough to keep 71 req/s busy with ~100 ms calls and postings (about 8 per
+    /// <summary>Batches in flight at once: enough to keep 71 req/s busy with ~100 ms calls and postings (about 10 per
     /// endpoint), few enough that a high-priority batch does not have to outrace many low ones for each endpoint's next token.</summary>
-    public const int MaxInFlight = 24;
+    public const int MaxInFlight = 32;
 
     /// <summary>One pick in this many goes to low priority even while high work waits, so low never starves.</summary>
     public const int LowShareEvery = 10;
@@ -135,7 +135,7 @@ public sealed class ReconMode(DatabaseBulkhead bulkhead, IProviderRateLimiter ra
                 {
                     // a low batch told to wait steps back a little further, so the next token on its endpoint goes to a
                     // high batch when one is waiting: priority holds at the token too, not only at the queue
-                    var wait = job.High ? decision.RetryAfter : decision.RetryAfter + decision.RetryAfter;
+                    var wait = job.High ? decision.RetryAfter : decision.RetryAfter + LowStepBack;
                     await Task.Delay(wait + Jitter(), ct).ConfigureAwait(false);
                     continue;
                 }
@@ -185,6 +185,10 @@ public sealed class ReconMode(DatabaseBulkhead bulkhead, IProviderRateLimiter ra
             // the deadline: reported as lost
         }
     }
+
+    /// <summary>4 ms: long enough for a waiting high batch to ask first, short enough that no token goes unused (the
+    /// per-endpoint bucket holds one token, so a late asker loses it).</summary>
+    private static readonly TimeSpan LowStepBack = TimeSpan.FromMilliseconds(4);
 
     /// <summary>Up to 5 ms, so the jobs told to wait the same time do not all ask again in the same instant.</summary>
     private static TimeSpan Jitter() => TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * 5);

@@ -16,18 +16,19 @@ public static class SpikeBench
     public const int BulkheadSize = 16;
 
     public static async Task<SpikeReport> RunAsync(IConfiguration configuration, SpikeWorkloadOptions workload, IReadOnlyList<string> modes,
-        string command, Action<string> log, CancellationToken cancellationToken)
+        string command, Action<string> log, CancellationToken cancellationToken, int? sandboxPort = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(log);
         var pgBouncer = Required(configuration, "Recon:Database:ConnectionString");
         var admin = Required(configuration, "Recon:Database:AdminConnectionString");
         var redis = Required(configuration, "Recon:Redis:Configuration");
-        var sandboxPort = int.TryParse(Environment.GetEnvironmentVariable("RECON_SANDBOX_PORT"), out var p) ? p : 0;
+        // the stack's sandbox port (RECON_SANDBOX_PORT) unless the caller picks one (0: any free port)
+        sandboxPort ??= int.TryParse(Environment.GetEnvironmentVariable("RECON_SANDBOX_PORT"), out var p) ? p : 0;
 
         await using var database = await SpikeDatabase.CreateAsync(admin, pgBouncer, cancellationToken).ConfigureAwait(false);
         log($"database {database.Name} created and migrated");
-        await using var sandbox = await SandboxStripeHost.StartAsync(sandboxPort, database, cancellationToken).ConfigureAwait(false);
+        await using var sandbox = await SandboxStripeHost.StartAsync(sandboxPort.Value, database, cancellationToken).ConfigureAwait(false);
         log($"Stripe sandbox at {sandbox.BaseUrl} (100 req/s global, 25 per endpoint)");
         await using var multiplexer = await RedisConnectionFactory.ConnectAsync(redis).ConfigureAwait(false);
         var rateLimits = new RateLimitOptions { KeyPrefix = $"recon:spike:{Guid.NewGuid():N}" };

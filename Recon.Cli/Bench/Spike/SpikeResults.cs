@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Recon.Cli.Bench.Spike;
 
 /// <summary>A figure split by priority class.</summary>
@@ -30,7 +32,7 @@ public sealed record SpikeSecond(
     int BacklogHigh,
     int BacklogLow,
     int ProviderAdmitted,
-    int Provider429,
+    [property: JsonPropertyName("provider_429")] int Provider429,
     double LatencyMaxHigh,
     double LatencyMaxLow,
     int DbServerConnections,
@@ -47,6 +49,7 @@ public sealed record SpikeRunResult
     public int DbErrors { get; init; }
     public IReadOnlyDictionary<string, int> DbErrorKinds { get; init; } = new Dictionary<string, int>();
     public long ProviderRequests { get; init; }
+    [JsonPropertyName("provider_429")]
     public long Provider429 { get; init; }
     public double ProviderSuccessRate { get; init; }
     public string ProviderCountsSource { get; init; } = "client";
