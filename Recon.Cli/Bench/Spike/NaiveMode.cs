@@ -119,8 +119,9 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
             _recorder.Completed(job);
             CloseWhenAllFinished();
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // the deadline: the job is reported as lost (whatever the driver threw while being cancelled)
             return;
         }
         catch (NpgsqlException ex)

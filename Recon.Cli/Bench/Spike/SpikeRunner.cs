@@ -30,7 +30,7 @@ public static class SpikeRunner
 {
     /// <summary>How long after the last arrival a mode may keep working before what is left counts as lost: long
     /// enough for a naive run's five deliveries, bounded so the benchmark always ends.</summary>
-    public static TimeSpan DrainAllowance { get; } = TimeSpan.FromSeconds(120);
+    public static TimeSpan DrainAllowance { get; } = TimeSpan.FromSeconds(60);
 
     public static async Task<SpikeReport> RunAsync(
         SpikeWorkloadOptions workload,
