@@ -67,6 +67,14 @@ public sealed class SpikeDatabase : IAsyncDisposable
         await admin.OpenAsync().ConfigureAwait(false);
         // PgBouncer may still hold idle server connections to this database; FORCE closes them
         await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
-        await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
+        try
+        {
+            await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (PostgresException ex)
+        {
+            // never hide the run's own outcome behind a failed cleanup: say what is left behind
+            await Console.Error.WriteLineAsync($"recon bench: could not drop {Name}: {ex.SqlState} {ex.MessageText}; drop it by hand").ConfigureAwait(false);
+        }
     }
 }
