@@ -133,6 +133,12 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
         {
             Redeliver(job, delivery);
         }
+        catch (ObjectDisposedException ex)
+        {
+            // Npgsql under a connection storm: a connector broken by the server is disposed under the command using it
+            _recorder.DbError($"driver: {ex.GetType().Name}");
+            Redeliver(job, delivery);
+        }
     }
 
     private void CloseWhenAllFinished()
