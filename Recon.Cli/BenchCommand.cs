@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         ["match"] = ("matcher throughput and memory: bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R]", MatchBench.RunAsync),
         ["bucket"] = ("Redis token bucket: acquires/s (pipelined, loopback) and admitted-rate accuracy: bench bucket --out FILE.json [--seconds N] [--concurrency N]", BenchBucketCommand.RunAsync),
+        ["spike"] = ("the 10x spike, naive vs recon on the local stack: " + BenchSpikeCommand.Usage, BenchSpikeCommand.RunAsync),
     };
 
     public static Task<int> RunAsync(string[] args, IConfiguration configuration)

@@ -1,0 +1,222 @@
+using System.Text.Json.Serialization;
+
+namespace Recon.Cli.Bench.Spike;
+
+/// <summary>A figure split by priority class.</summary>
+public sealed record HighLow(double High, double Low);
+
+/// <summary>The limits a run is judged against.</summary>
+/// <param name="ProviderGlobalPerSecond">The sandbox's real global limit (Stripe: 100 req/s).</param>
+/// <param name="ProviderEndpointPerSecond">The sandbox's real per-endpoint limit (Stripe: 25 req/s).</param>
+/// <param name="AdmittedGlobalPerSecond">What Recon's token bucket admits overall (95% of the global limit).</param>
+/// <param name="AdmittedEndpointPerSecond">What Recon's token bucket admits per endpoint (95% of 25).</param>
+/// <param name="BatchWindowSeconds">Every batch must finish inside this window (30 s).</param>
+/// <param name="ConfiguredPoolSize">PgBouncer's default_pool_size: the most server connections Recon may hold.</param>
+public sealed record SpikeLimits(
+    double ProviderGlobalPerSecond,
+    double ProviderEndpointPerSecond,
+    double AdmittedGlobalPerSecond,
+    double AdmittedEndpointPerSecond,
+    double BatchWindowSeconds,
+    int ConfiguredPoolSize)
+{
+    public static SpikeLimits Stripe(int poolSize) => new(100, 25, 95, 25 * 0.95, 30, poolSize);
+
+    /// <summary>The most Recon can admit when work waits on every one of <paramref name="endpoints"/> endpoints.</summary>
+    public double AdmittedFor(int endpoints) => Math.Min(AdmittedGlobalPerSecond, endpoints * AdmittedEndpointPerSecond);
+}
+
+/// <summary>One second of a run, for the chart.</summary>
+public sealed record SpikeSecond(
+    int Second,
+    int BacklogHigh,
+    int BacklogLow,
+    int ProviderAdmitted,
+    [property: JsonPropertyName("provider_429")] int Provider429,
+    double LatencyMaxHigh,
+    double LatencyMaxLow,
+    int DbServerConnections,
+    int Completed);
+
+/// <summary>One mode's figures, as written under <c>runs</c> in the JSON.</summary>
+public sealed record SpikeRunResult
+{
+    public required string Mode { get; init; }
+    public required string Description { get; init; }
+    public int Jobs { get; init; }
+    public int DbServerConnectionsPeak { get; init; }
+    public int DbClientConnectionsPeak { get; init; }
+    public int DbErrors { get; init; }
+    public IReadOnlyDictionary<string, int> DbErrorKinds { get; init; } = new Dictionary<string, int>();
+    public long ProviderRequests { get; init; }
+    [JsonPropertyName("provider_429")]
+    public long Provider429 { get; init; }
+    public double ProviderSuccessRate { get; init; }
+    public string ProviderCountsSource { get; init; } = "client";
+    public required HighLow P50BatchSeconds { get; init; }
+    public required HighLow P99BatchSeconds { get; init; }
+    public required HighLow P99BurstBatchSeconds { get; init; }
+    public double MaxBatchSeconds { get; init; }
+    public int BatchesOverWindow { get; init; }
+    public int BacklogPeak { get; init; }
+    public int BacklogPeakHigh { get; init; }
+    public double DrainSeconds { get; init; }
+    public double FloorSeconds { get; init; }
+    public double FloorSecondsAtProviderLimits { get; init; }
+    public double DrainOverFloor { get; init; }
+    public double AdmittedRateWhileBacklogged { get; init; }
+    /// <summary>What Recon's buckets admit with every endpoint busy: min(global, endpoints × per endpoint).</summary>
+    public double AdmittedLimit { get; init; }
+    public double AdmittedShareOfLimit { get; init; }
+    public int BackloggedSeconds { get; init; }
+    public int BatchesCompleted { get; init; }
+    public int BatchesFailed { get; init; }
+    public int BatchesLost { get; init; }
+    public int BatchesCompletedMoreThanOnce { get; init; }
+    public int DbCompletedRows { get; init; }
+    public double WallSeconds { get; init; }
+    public IReadOnlyList<SpikeSecond> Timeline { get; init; } = [];
+}
+
+/// <summary>Turns a recorder into the figures of one run.</summary>
+public static class SpikeResults
+{
+    public static SpikeRunResult Summarize(
+        string mode,
+        string description,
+        SpikeRecorder recorder,
+        SpikeWorkloadOptions workload,
+        SpikeLimits limits,
+        (long Requests, long Throttled, string Source)? providerCounts,
+        int dbCompletedRows,
+        double wallSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(limits);
+        var jobs = recorder.Jobs;
+        var completed = jobs.Where(j => recorder.Fate(j) == JobFate.Completed).ToList();
+        double Latency(SpikeJob j) => recorder.DoneAt(j) - j.ArrivalSeconds;
+        List<double> Lat(IEnumerable<SpikeJob> set) => set.Select(Latency).ToList();
+        var high = Lat(completed.Where(j => j.High));
+        var low = Lat(completed.Where(j => !j.High));
+        var inBurst = completed.Where(j => j.ArrivalSeconds >= workload.BurstStartSeconds && j.ArrivalSeconds < workload.BurstEndSeconds).ToList();
+
+        var answers = recorder.ProviderAnswers;
+        var clientRequests = answers.Count;
+        var clientThrottled = answers.Count(a => a.Throttled);
+        var (requests, throttled, source) = providerCounts ?? (clientRequests, clientThrottled, "client");
+
+        var burstLow = completed.Where(j => !j.High && j.ArrivalSeconds >= workload.BurstStartSeconds && j.ArrivalSeconds < workload.BurstEndSeconds).ToList();
+        var drain = burstLow.Count == 0 ? 0 : burstLow.Max(recorder.DoneAt) - workload.BurstStartSeconds;
+        var floor = SpikeMath.FloorSeconds(jobs, workload.BurstStartSeconds, workload.BurstEndSeconds, limits.AdmittedGlobalPerSecond, limits.AdmittedEndpointPerSecond);
+        var floorAtProvider = SpikeMath.FloorSeconds(jobs, workload.BurstStartSeconds, workload.BurstEndSeconds, limits.ProviderGlobalPerSecond, limits.ProviderEndpointPerSecond);
+
+        var timeline = Timeline(recorder, completed, wallSeconds);
+        // a second counts as backlogged when, all through it, more work waited than one second at the limit can serve
+        var limit = limits.AdmittedFor(workload.Endpoints.Count);
+        var backlogged = timeline.Where(s => s.BacklogHigh + s.BacklogLow >= limit && MinBacklog(recorder, s.Second) >= limit).ToList();
+        var admittedWhileBacklogged = backlogged.Count == 0 ? 0 : backlogged.Average(s => (double)s.ProviderAdmitted);
+        var errors = recorder.DbErrors;
+        var samples = recorder.BacklogSamples;
+        var failed = jobs.Count(j => recorder.Fate(j) == JobFate.Failed);
+
+        return new SpikeRunResult
+        {
+            Mode = mode,
+            Description = description,
+            Jobs = jobs.Count,
+            DbServerConnectionsPeak = recorder.ConnectionSamples.Count == 0 ? 0 : recorder.ConnectionSamples.Max(c => c.Connections),
+            DbClientConnectionsPeak = recorder.ClientConnectionsPeak,
+            DbErrors = errors.Count,
+            DbErrorKinds = errors.GroupBy(e => e.What, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            ProviderRequests = requests,
+            Provider429 = throttled,
+            ProviderSuccessRate = SpikeMath.SuccessRate(requests, throttled),
+            ProviderCountsSource = source,
+            P50BatchSeconds = new HighLow(SpikeMath.Percentile(high, 50), SpikeMath.Percentile(low, 50)),
+            P99BatchSeconds = new HighLow(SpikeMath.Percentile(high, 99), SpikeMath.Percentile(low, 99)),
+            P99BurstBatchSeconds = new HighLow(
+                SpikeMath.Percentile(Lat(inBurst.Where(j => j.High)), 99),
+                SpikeMath.Percentile(Lat(inBurst.Where(j => !j.High)), 99)),
+            MaxBatchSeconds = completed.Count == 0 ? 0 : completed.Max(Latency),
+            BatchesOverWindow = completed.Count(j => Latency(j) > limits.BatchWindowSeconds),
+            BacklogPeak = samples.Count == 0 ? 0 : samples.Max(s => s.High + s.Low),
+            BacklogPeakHigh = samples.Count == 0 ? 0 : samples.Max(s => s.High),
+            DrainSeconds = drain,
+            FloorSeconds = floor,
+            FloorSecondsAtProviderLimits = floorAtProvider,
+            DrainOverFloor = floor > 0 ? drain / floor : 0,
+            AdmittedRateWhileBacklogged = admittedWhileBacklogged,
+            AdmittedLimit = limit,
+            AdmittedShareOfLimit = admittedWhileBacklogged / limit,
+            BackloggedSeconds = backlogged.Count,
+            BatchesCompleted = completed.Count,
+            BatchesFailed = failed,
+            BatchesLost = jobs.Count(j => recorder.Fate(j) == JobFate.Pending),
+            BatchesCompletedMoreThanOnce = jobs.Count(j => recorder.Completions(j) > 1),
+            DbCompletedRows = dbCompletedRows,
+            WallSeconds = wallSeconds,
+            Timeline = timeline,
+        };
+    }
+
+    private static double MinBacklog(SpikeRecorder recorder, int second)
+    {
+        var inSecond = recorder.BacklogSamples.Where(s => (int)Math.Floor(s.At) == second).ToList();
+        return inSecond.Count == 0 ? 0 : inSecond.Min(s => s.High + s.Low);
+    }
+
+    private static List<SpikeSecond> Timeline(SpikeRecorder recorder, List<SpikeJob> completed, double wallSeconds)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wallSeconds));
+        var backlogHigh = new int[seconds];
+        var backlogLow = new int[seconds];
+        var admitted = new int[seconds];
+        var throttled = new int[seconds];
+        var latHigh = new double[seconds];
+        var latLow = new double[seconds];
+        var conns = new int[seconds];
+        var done = new int[seconds];
+        int Slot(double at) => Math.Clamp((int)Math.Floor(at), 0, seconds - 1);
+        foreach (var s in recorder.BacklogSamples)
+        {
+            var i = Slot(s.At);
+            backlogHigh[i] = Math.Max(backlogHigh[i], s.High);
+            backlogLow[i] = Math.Max(backlogLow[i], s.Low);
+        }
+        foreach (var a in recorder.ProviderAnswers)
+        {
+            if (a.Throttled)
+            {
+                throttled[Slot(a.At)]++;
+            }
+            else
+            {
+                admitted[Slot(a.At)]++;
+            }
+        }
+        foreach (var j in completed)
+        {
+            var i = Slot(recorder.DoneAt(j));
+            var latency = recorder.DoneAt(j) - j.ArrivalSeconds;
+            done[i]++;
+            if (j.High)
+            {
+                latHigh[i] = Math.Max(latHigh[i], latency);
+            }
+            else
+            {
+                latLow[i] = Math.Max(latLow[i], latency);
+            }
+        }
+        foreach (var c in recorder.ConnectionSamples)
+        {
+            var i = Slot(c.At);
+            conns[i] = Math.Max(conns[i], c.Connections);
+        }
+        return Enumerable.Range(0, seconds)
+            .Select(i => new SpikeSecond(i, backlogHigh[i], backlogLow[i], admitted[i], throttled[i], Math.Round(latHigh[i], 3), Math.Round(latLow[i], 3), conns[i], done[i]))
+            .ToList();
+    }
+}

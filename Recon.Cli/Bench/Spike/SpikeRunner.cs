@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Recon.Cli.Bench.Spike;
+
+/// <summary>The provider side of a run: the sandbox, its counters, and a caller for the jobs.</summary>
+public interface ISpikeProviderHost : IAsyncDisposable
+{
+    /// <summary>Loads whatever the jobs page through (limits off while loading).</summary>
+    Task PrepareAsync(IReadOnlyList<SpikeJob> jobs, CancellationToken cancellationToken);
+
+    Task ResetCountersAsync(CancellationToken cancellationToken);
+
+    /// <summary>Requests and 429s the sandbox itself counted since the last reset.</summary>
+    Task<(long Requests, long Throttled)> CountersAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>One mode of the benchmark (naive or recon).</summary>
+public interface ISpikeMode
+{
+    string Name { get; }
+
+    string Description { get; }
+
+    Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken);
+}
+
+/// <summary>Runs the same workload through each mode, one after the other, and builds the report.</summary>
+public static class SpikeRunner
+{
+    /// <summary>How long after the last arrival a mode may keep working before what is left counts as lost: long
+    /// enough for a naive run's five deliveries, bounded so the benchmark always ends.</summary>
+    public static TimeSpan DrainAllowance { get; } = TimeSpan.FromSeconds(60);
+
+    public static async Task<SpikeReport> RunAsync(
+        SpikeWorkloadOptions workload,
+        SpikeLimits limits,
+        SpikeDatabase database,
+        ISpikeProviderHost providers,
+        IReadOnlyList<ISpikeMode> modes,
+        string command,
+        Action<string> log,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(providers);
+        ArgumentNullException.ThrowIfNull(modes);
+        ArgumentNullException.ThrowIfNull(log);
+        var startedAt = DateTimeOffset.UtcNow;
+        var jobs = SpikeWorkload.Plan(workload);
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"workload: {jobs.Count} jobs ({jobs.Count(j => j.High)} high), {workload.BaselineJobsPerSecond}/s then {workload.BaselineJobsPerSecond * workload.BurstMultiplier}/s from {workload.BurstStartSeconds:0.#} s to {workload.BurstEndSeconds:0.#} s, arrivals end at {workload.ArrivalEndSeconds:0.#} s"));
+        await providers.PrepareAsync(jobs, cancellationToken).ConfigureAwait(false);
+        var runs = new List<SpikeRunResult>();
+        foreach (var mode in modes)
+        {
+            await database.ResetRunDataAsync(cancellationToken).ConfigureAwait(false);
+            await providers.ResetCountersAsync(cancellationToken).ConfigureAwait(false);
+            var recorder = new SpikeRecorder(jobs);
+            log($"{mode.Name}: running ({mode.Description})");
+            var deadline = TimeSpan.FromSeconds(workload.ArrivalEndSeconds) + DrainAllowance;
+            double wall;
+            await using (var sampler = await ServerConnectionSampler.StartAsync(database.Admin, database.Name, recorder, cancellationToken).ConfigureAwait(false))
+            {
+                recorder.Start();
+                await mode.RunAsync(jobs, recorder, deadline, cancellationToken).ConfigureAwait(false);
+                wall = recorder.Now;
+            }
+            var counters = await providers.CountersAsync(cancellationToken).ConfigureAwait(false);
+            var done = await database.CountDoneBatchesAsync(cancellationToken).ConfigureAwait(false);
+            var result = SpikeResults.Summarize(mode.Name, mode.Description, recorder, workload, limits,
+                (counters.Requests, counters.Throttled, "sandbox"), done, wall);
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"{mode.Name}: {result.BatchesCompleted}/{result.Jobs} completed, {result.BatchesFailed} failed in {wall:0.#} s; peak server connections {result.DbServerConnectionsPeak}, db errors {result.DbErrors}, provider {result.ProviderRequests} requests / {result.Provider429} 429s; P99 high {result.P99BatchSeconds.High:0.##} s low {result.P99BatchSeconds.Low:0.##} s"));
+            runs.Add(result);
+        }
+        var recon = runs.FirstOrDefault(r => r.Mode == "recon");
+        return new SpikeReport
+        {
+            Command = command,
+            Machine = Machine(),
+            StartedAt = startedAt,
+            Scale = workload.Scale,
+            Workload = SpikeWorkloadSummary.Of(workload, jobs),
+            Limits = limits,
+            Runs = runs,
+            Targets = recon is null ? [] : SpikeReport.Judge(recon, limits),
+            Notes =
+            [
+                "provider_requests and provider_429 are the sandbox's own counters (every request it received, 429s included).",
+                "db_server_connections_peak is sampled from pg_stat_activity every 50 ms for the bench's own database; db_client_connections_peak is how many connections the workers tried to hold at once.",
+                "floor_seconds: the least time, from the start of the burst, in which Recon's admitted rates (per endpoint and global) let every job that arrived during the burst make its call.",
+                "drain_seconds: from the start of the burst until the last low-priority job that arrived during the burst completed.",
+                "backlog: jobs arrived and not finished (queued, waiting for a token, or in flight).",
+            ],
+        };
+    }
+
+    /// <summary>Writes FILE.json, and beside it FILE.md (the table) and FILE.svg (the chart), unless paths are given.</summary>
+    public static async Task<(string Json, string Markdown, string Svg)> WriteAsync(SpikeReport report, string jsonPath, string? svgPath, string? markdownPath, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var full = Path.GetFullPath(jsonPath);
+        var stem = Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
+        svgPath = Path.GetFullPath(svgPath ?? stem + ".svg");
+        markdownPath = Path.GetFullPath(markdownPath ?? stem + ".md");
+        foreach (var p in new[] { full, svgPath, markdownPath })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+        }
+        await File.WriteAllTextAsync(full, report.ToJson(), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(svgPath, SpikeChart.Render(report), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(markdownPath, report.ToMarkdown(), cancellationToken).ConfigureAwait(false);
+        return (full, markdownPath, svgPath);
+    }
+
+    private static string Machine()
+    {
+        var cpu = "";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "";
+        }
+        catch (IOException)
+        {
+            // not Linux: the rest still says enough
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // same
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Environment.ProcessorCount} cores{(cpu.Length > 0 ? $" ({cpu})" : "")}, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; shared with other builds, timing is noisy");
+    }
+}
