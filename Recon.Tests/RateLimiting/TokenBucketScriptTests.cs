@@ -37,8 +37,8 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
                 args.Add(limit.RateMilliTokensPerSecond);
             }
             args.Add(step.NowMicros);
-            var result = (RedisResult[])(await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests, keys, [.. args]))!;
-            var lua = new TokenBucketOutcome((long)result[0] == 1, (long)result[1]);
+            var answer = (long)await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests, keys, [.. args]);
+            var lua = new TokenBucketOutcome(answer == 0, answer);
             Assert.True(new TokenBucketOutcome(step.Granted, step.WaitMicros) == lua, $"step {s}: expected {step}, Lua said {lua}");
 
             var model = TokenBucketMath.Acquire(vector.Limits, modelStates, step.NowMicros, step.Tokens);
@@ -71,10 +71,9 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
         var db = _redis.GetDatabase();
         var prefix = $"test:vector:{Guid.NewGuid():N}";
         var limit = TokenBucketLimit.Create(2, 1m);
-        var result = (RedisResult[])(await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests,
-            [prefix + ":pause", prefix + ":b"], [3 * TokenBucketMath.NanoTokensPerToken, limit.CapacityNanoTokens, limit.RateMilliTokensPerSecond, 1_000_000]))!;
-        Assert.Equal(-1, (long)result[0]);
-        Assert.Equal(1, (long)result[1]);
+        var answer = (long)await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests,
+            [prefix + ":pause", prefix + ":b"], [3 * TokenBucketMath.NanoTokensPerToken, limit.CapacityNanoTokens, limit.RateMilliTokensPerSecond, 1_000_000]);
+        Assert.Equal(-1, answer);
     }
 
     [Fact]

@@ -56,14 +56,12 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
         plan.LimitArgs.CopyTo(args, 1);
 
         cancellationToken.ThrowIfCancellationRequested();
-        var result = (RedisResult[])(await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, args, provider).ConfigureAwait(false))!;
-        var code = (long)result[0];
-        var wait = (long)result[1];
-        return code switch
+        var answer = (long)await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, args, provider).ConfigureAwait(false);
+        return answer switch
         {
-            1 => RateLimitDecision.Grant,
-            0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(wait * 10))),
-            _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider} bucket {wait} (tokens above capacity)."),
+            0 => RateLimitDecision.Grant,
+            > 0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(answer * 10))),
+            _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider}: bucket {-answer} holds fewer than {tokens} tokens."),
         };
     }
 

@@ -11,7 +11,8 @@ namespace Recon.Core.RateLimiting.Redis;
 /// Layout: <c>KEYS[1]</c> the provider's pause key, <c>KEYS[2..n+1]</c> the buckets, each a string
 /// <c>level:updated</c> (nano-tokens, µs) written with <c>SET ... PX</c> — one command writes value and TTL, which
 /// measured ~10% more acquires/s than a hash plus PEXPIRE; <c>ARGV[1]</c> nano-tokens to take, then capacity (nano-tokens) and rate
-/// (milli-tokens/s) per bucket. Returns <c>{granted 0|1, wait µs, now µs}</c>. Lua numbers are doubles: every value is
+/// (milli-tokens/s) per bucket. Returns one integer, the cheapest reply to build and parse: 0 granted, n &gt; 0 the wait in µs, −i when bucket i
+/// can never hold the tokens asked for. Lua numbers are doubles: every value is
 /// kept below 2⁵³ and divisions go through <c>idiv</c>, which corrects the double quotient to the exact integer one, so
 /// the script and the C# model agree to the microsecond. Numbers are written with <c>%d</c> because Lua's default
 /// formatting turns 10¹⁵ into <c>1e+15</c>.
@@ -36,7 +37,7 @@ public static class TokenBucketScript
           for i = 1, n do
             local cap = tonumber(ARGV[2 * i])
             local rate = tonumber(ARGV[2 * i + 1])
-            if need > cap then return {-1, i, now} end
+            if need > cap then return -i end
             local s = redis.call('GET', KEYS[i + 1])
             local level = cap
             if s then
@@ -48,7 +49,7 @@ public static class TokenBucketScript
             levels[i] = level
             if level < need then wait = math.max(wait, ceildiv(need - level, rate)) end
           end
-          if wait > 0 then return {0, wait, now} end
+          if wait > 0 then return wait end
           for i = 1, n do
             local cap = tonumber(ARGV[2 * i])
             local rate = tonumber(ARGV[2 * i + 1])
@@ -56,7 +57,7 @@ public static class TokenBucketScript
             local ttl = ceildiv(ceildiv(cap - left, rate), 1000) + 1000
             redis.call('SET', KEYS[i + 1], string.format('%d:%d', left, now), 'PX', string.format('%d', ttl))
           end
-          return {1, 0, now}
+          return 0
         end
 
         """;
