@@ -15,10 +15,15 @@ namespace Recon.Core.RateLimiting.Redis;
 /// </remarks>
 public sealed class RedisProviderRateLimiter : IProviderRateLimiter
 {
+    /// <summary>Stores when the pause ends (Redis TIME, µs), expiring then; only ever moves the end later.</summary>
     private const string PauseScript = """
-        local p = redis.call('PTTL', KEYS[1])
-        if p < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
-        return p
+        local t = redis.call('TIME')
+        local pause_end = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1]) * 1000
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+        if pause_end > current then
+          redis.call('SET', KEYS[1], string.format('%d', pause_end), 'PX', ARGV[1])
+        end
+        return 0
         """;
 
     private static readonly byte[] PauseScriptSha1 = TokenBucketScript.Hash(PauseScript);
