@@ -37,8 +37,8 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
                 args.Add(limit.RateMilliTokensPerSecond);
             }
             args.Add(step.NowMicros);
-            var result = (RedisResult[])(await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests, keys, [.. args]))!;
-            var lua = new TokenBucketOutcome((long)result[0] == 1, (long)result[1]);
+            var answer = (long)await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests, keys, [.. args]);
+            var lua = new TokenBucketOutcome(answer == 0, answer);
             Assert.True(new TokenBucketOutcome(step.Granted, step.WaitMicros) == lua, $"step {s}: expected {step}, Lua said {lua}");
 
             var model = TokenBucketMath.Acquire(vector.Limits, modelStates, step.NowMicros, step.Tokens);
@@ -66,15 +66,35 @@ public sealed class TokenBucketScriptTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Script_PauseKey_WaitsUntilThePauseEnds_LikeTheModel()
+    {
+        const long t0 = 1_700_000_000_000_000;
+        var db = _redis.GetDatabase();
+        var prefix = $"test:vector:{Guid.NewGuid():N}";
+        var limit = TokenBucketLimit.Create(5, 95m);
+        RedisKey[] keys = [prefix + ":pause", prefix + ":b"];
+        // the pause key holds the Redis TIME at which the pause ends
+        await db.StringSetAsync(keys[0], t0 + 700_000, TimeSpan.FromMinutes(1));
+        async Task<long> At(long now) => (long)await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests, keys,
+            [TokenBucketMath.NanoTokensPerToken, limit.CapacityNanoTokens, limit.RateMilliTokensPerSecond, now]);
+
+        var states = new TokenBucketState?[1];
+        Assert.Equal(TokenBucketMath.Acquire([limit], states, t0, 1, pausedForMicros: 700_000).WaitMicros, await At(t0));
+        Assert.Equal(TokenBucketMath.Acquire([limit], states, t0 + 699_999, 1, pausedForMicros: 1).WaitMicros, await At(t0 + 699_999));
+        Assert.Equal(1, await At(t0 + 699_999));
+        Assert.Equal(0, await At(t0 + 700_000));
+        Assert.False(await db.KeyExistsAsync(keys[1]) && (await db.KeyTimeToLiveAsync(keys[1])) is null, "bucket key without TTL");
+    }
+
+    [Fact]
     public async Task Script_TokensAboveCapacity_ReportsTheBucketInsteadOfWaiting()
     {
         var db = _redis.GetDatabase();
         var prefix = $"test:vector:{Guid.NewGuid():N}";
         var limit = TokenBucketLimit.Create(2, 1m);
-        var result = (RedisResult[])(await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests,
-            [prefix + ":pause", prefix + ":b"], [3 * TokenBucketMath.NanoTokensPerToken, limit.CapacityNanoTokens, limit.RateMilliTokensPerSecond, 1_000_000]))!;
-        Assert.Equal(-1, (long)result[0]);
-        Assert.Equal(1, (long)result[1]);
+        var answer = (long)await db.ScriptEvaluateAsync(TokenBucketScript.SourceWithClientClockForTests,
+            [prefix + ":pause", prefix + ":b"], [3 * TokenBucketMath.NanoTokensPerToken, limit.CapacityNanoTokens, limit.RateMilliTokensPerSecond, 1_000_000]);
+        Assert.Equal(-1, answer);
     }
 
     [Fact]

@@ -85,6 +85,8 @@ public static class TokenBucketVectors
                 new(T0 + 1, 2, false, 1),           // 1 token back after 1 µs, 1 short
                 new(T0 + 1, 1, true, 0),
                 new(T0 + 999_999, 1_000_000, false, 2),
+                new(T0 + 10_000_000, 1, true, 0),          // full again; 999,999 tokens = 9.99999e14 nano-tokens stored
+                new(T0 + 10_000_000, 1_000_000, false, 1), // that stored level was read back exactly: 1 token short
             ]),
     ];
 

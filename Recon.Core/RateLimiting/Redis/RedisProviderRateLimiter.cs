@@ -15,10 +15,15 @@ namespace Recon.Core.RateLimiting.Redis;
 /// </remarks>
 public sealed class RedisProviderRateLimiter : IProviderRateLimiter
 {
+    /// <summary>Stores when the pause ends (Redis TIME, µs), expiring then; only ever moves the end later.</summary>
     private const string PauseScript = """
-        local p = redis.call('PTTL', KEYS[1])
-        if p < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
-        return p
+        local t = redis.call('TIME')
+        local pause_end = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1]) * 1000
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+        if pause_end > current then
+          redis.call('SET', KEYS[1], string.format('%d', pause_end), 'PX', ARGV[1])
+        end
+        return 0
         """;
 
     private static readonly byte[] PauseScriptSha1 = TokenBucketScript.Hash(PauseScript);
@@ -56,14 +61,12 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
         plan.LimitArgs.CopyTo(args, 1);
 
         cancellationToken.ThrowIfCancellationRequested();
-        var result = (RedisResult[])(await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, args, provider).ConfigureAwait(false))!;
-        var code = (long)result[0];
-        var wait = (long)result[1];
-        return code switch
+        var answer = (long)await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, args, provider).ConfigureAwait(false);
+        return answer switch
         {
-            1 => RateLimitDecision.Grant,
-            0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(wait * 10))),
-            _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider} bucket {wait} (tokens above capacity)."),
+            0 => RateLimitDecision.Grant,
+            > 0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(answer * 10))),
+            _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider}: bucket {-answer} holds fewer than {tokens} tokens."),
         };
     }
 
