@@ -53,8 +53,6 @@ internal sealed class MatchSession
         public required string Key { get; init; }
     }
 
-    private readonly record struct BucketKey(string Currency, int Day);
-
     private sealed class Bucket(long[] amounts, int[] ledger)
     {
         public long[] Amounts { get; } = amounts;
@@ -80,7 +78,10 @@ internal sealed class MatchSession
     private Dictionary<string, int> _refHead = null!;
     private int[] _extNext = null!;
     private int[] _refNext = null!;
-    private Dictionary<BucketKey, Bucket> _buckets = null!;
+    private Bucket?[] _buckets = [];
+    private readonly Dictionary<string, int> _currencies = new(StringComparer.Ordinal);
+    private int _minDay;
+    private int _days;
     private Edge[] _edges;
     private int _edgeCount;
     private readonly List<Group> _groups = [];
@@ -175,34 +176,69 @@ internal sealed class MatchSession
         _refHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
         _extNext = new int[n];
         _refNext = new int[n];
-        var counts = new Dictionary<BucketKey, int>();
+        // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
+        _minDay = int.MaxValue;
+        var maxDay = int.MinValue;
+        var cur = new int[n];
+        string? lastCurrency = null;
+        var lastIndex = -1;
         for (var l = 0; l < n; l++)
         {
             var e = _led[l];
             _extNext[l] = Push(_extHead, e.ExternalRef, l);
             _refNext[l] = Push(_refHead, e.Reference, l);
-            CollectionsMarshal.GetValueRefOrAddDefault(counts, new BucketKey(e.Currency, e.ValueDate.DayNumber), out _)++;
+            if (!ReferenceEquals(e.Currency, lastCurrency))
+            {
+                lastCurrency = e.Currency;
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, e.Currency, out var exists);
+                if (!exists)
+                {
+                    slot = _currencies.Count - 1;
+                }
+                lastIndex = slot;
+            }
+            cur[l] = lastIndex;
+            var day = e.ValueDate.DayNumber;
+            _minDay = Math.Min(_minDay, day);
+            maxDay = Math.Max(maxDay, day);
         }
-
-        _buckets = new Dictionary<BucketKey, Bucket>(counts.Count);
-        var fill = new Dictionary<BucketKey, int>(counts.Count);
-        foreach (var (key, count) in counts)
+        // A ledger spanning more days than this (a decade) is not one reconciliation window: refuse rather than allocate.
+        const int MaxLedgerSpanDays = 3_660;
+        _days = n == 0 ? 0 : maxDay - _minDay + 1;
+        if (_days > MaxLedgerSpanDays)
         {
-            _buckets[key] = new Bucket(new long[count], new int[count]);
-            fill[key] = 0;
+            throw new ArgumentException($"ledger value dates span {_days} days; at most {MaxLedgerSpanDays} are matched in one run", "ledger");
         }
+        var counts = new int[_currencies.Count * _days];
+        var slotOf = new int[n];
         for (var l = 0; l < n; l++)
         {
-            var key = new BucketKey(_led[l].Currency, _led[l].ValueDate.DayNumber);
-            var b = _buckets[key];
-            ref var i = ref CollectionsMarshal.GetValueRefOrNullRef(fill, key);
+            slotOf[l] = (cur[l] * _days) + (_led[l].ValueDate.DayNumber - _minDay);
+            counts[slotOf[l]]++;
+        }
+        _buckets = new Bucket?[counts.Length];
+        for (var b = 0; b < counts.Length; b++)
+        {
+            if (counts[b] > 0)
+            {
+                _buckets[b] = new Bucket(new long[counts[b]], new int[counts[b]]);
+            }
+        }
+        Array.Clear(counts);
+        for (var l = 0; l < n; l++)
+        {
+            var b = _buckets[slotOf[l]]!;
+            var i = counts[slotOf[l]]++;
             b.Amounts[i] = _led[l].AmountMinor;
             b.Ledger[i] = l;
-            i++;
         }
         var byId = Comparer<int>.Create((a, b) => string.CompareOrdinal(_led[a].Id, _led[b].Id));
-        foreach (var b in _buckets.Values)
+        foreach (var b in _buckets)
         {
+            if (b is null)
+            {
+                continue;
+            }
             Array.Sort(b.Amounts, b.Ledger);
             // equal amounts ordered by id, so which neighbours fit under a cap never depends on input order
             for (var i = 0; i < b.Amounts.Length;)
@@ -390,7 +426,7 @@ internal sealed class MatchSession
         var day = tx.ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span && budget > 0; d++)
         {
-            if (_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            if (TryBucket(tx.Currency, d, out var b))
             {
                 for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
                 {
@@ -409,7 +445,7 @@ internal sealed class MatchSession
         var day = tx.ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span; d++)
         {
-            if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            if (!TryBucket(tx.Currency, d, out var b))
             {
                 continue;
             }
@@ -449,6 +485,18 @@ internal sealed class MatchSession
         {
             Keep(t, e);
         }
+    }
+
+    private bool TryBucket(string currency, int day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Bucket? bucket)
+    {
+        bucket = null;
+        var offset = day - _minDay;
+        if (offset < 0 || offset >= _days || !_currencies.TryGetValue(currency, out var c))
+        {
+            return false;
+        }
+        bucket = _buckets[(c * _days) + offset];
+        return bucket is not null;
     }
 
     private static int LowerBound(long[] a, long value)
@@ -861,7 +909,7 @@ internal sealed class MatchSession
             var day = tx.ValueDate.DayNumber;
             for (var d = day - _span; d <= day + _span && pool.Count < _r.MaxSubsetCandidates; d++)
             {
-                if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+                if (!TryBucket(tx.Currency, d, out var b))
                 {
                     continue;
                 }
@@ -1044,6 +1092,7 @@ internal sealed class MatchSession
             => string.Equals(tx[a].ProviderTxId, tx[b].ProviderTxId, StringComparison.Ordinal)
                 && string.Equals(tx[a].Provider, tx[b].Provider, StringComparison.Ordinal);
 
-        public int GetHashCode(int a) => HashCode.Combine(tx[a].Provider.GetHashCode(StringComparison.Ordinal), tx[a].ProviderTxId.GetHashCode(StringComparison.Ordinal));
+        // the id alone spreads well; the provider only decides equality
+        public int GetHashCode(int a) => tx[a].ProviderTxId.GetHashCode(StringComparison.Ordinal);
     }
 }
