@@ -144,10 +144,18 @@ internal sealed class MatchSession
 
     private void FlagRepeatedTransactions()
     {
-        var first = new Dictionary<int, int>(_tx.Length, new TxIdComparer(_tx));
+        // keyed by id alone (ordinal string hashing is the fastest path); the same id at another provider is rare and
+        // goes to a second table keyed by both
+        var first = new Dictionary<string, int>(_tx.Length, StringComparer.Ordinal);
+        Dictionary<(string, string), int>? others = null;
         for (var t = 0; t < _tx.Length; t++)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, t, out var exists);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, _tx[t].ProviderTxId, out var exists);
+            if (exists && !string.Equals(_tx[slot].Provider, _tx[t].Provider, StringComparison.Ordinal))
+            {
+                others ??= [];
+                slot = ref CollectionsMarshal.GetValueRefOrAddDefault(others, (_tx[t].Provider, _tx[t].ProviderTxId), out exists);
+            }
             if (!exists)
             {
                 slot = t;
@@ -279,6 +287,11 @@ internal sealed class MatchSession
         {
             KeyChain(t, h, _extNext, Kind.ExternalRef, tx.ProviderTxId, false);
         }
+        else if (!string.IsNullOrEmpty(tx.ProviderTxId) && _refHead.TryGetValue(tx.ProviderTxId, out h))
+        {
+            // a ledger without an external_ref column may carry the provider id as its reference
+            KeyChain(t, h, _refNext, Kind.ExternalRef, tx.ProviderTxId, false);
+        }
         if (!string.IsNullOrEmpty(tx.EndToEndId))
         {
             if (_refHead.TryGetValue(tx.EndToEndId, out h))
@@ -290,7 +303,9 @@ internal sealed class MatchSession
                 KeyChain(t, h, _extNext, Kind.EndToEnd, tx.EndToEndId, false);
             }
         }
-        if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && _refHead.TryGetValue(tx.BankReference, out h))
+        // a bank reference equal to the provider id (Stripe's source id) was looked up above
+        if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && tx.BankReference != tx.ProviderTxId
+            && _refHead.TryGetValue(tx.BankReference, out h))
         {
             KeyChain(t, h, _refNext, Kind.Reference, tx.BankReference, true);
         }
@@ -1084,15 +1099,5 @@ internal sealed class MatchSession
         if (c == 0) { c = string.CompareOrdinal(a.BankReference, b.BankReference); }
         if (c == 0) { c = string.CompareOrdinal(a.GroupId, b.GroupId); }
         return c;
-    }
-
-    private sealed class TxIdComparer(ProviderTransaction[] tx) : IEqualityComparer<int>
-    {
-        public bool Equals(int a, int b)
-            => string.Equals(tx[a].ProviderTxId, tx[b].ProviderTxId, StringComparison.Ordinal)
-                && string.Equals(tx[a].Provider, tx[b].Provider, StringComparison.Ordinal);
-
-        // the id alone spreads well; the provider only decides equality
-        public int GetHashCode(int a) => tx[a].ProviderTxId.GetHashCode(StringComparison.Ordinal);
     }
 }

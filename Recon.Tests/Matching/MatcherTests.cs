@@ -29,6 +29,24 @@ public sealed class MatcherTests
     }
 
     [Fact]
+    public void Match_LedgerReferenceHoldsTheProviderId_MatchedByExternalRefRule()
+    {
+        // the CSV ledger has no external_ref column: the charge id sits in reference
+        var run = Default.Match([Tx("ch_3", 5_000, Fri, provider: Providers.Stripe)], [Led("L1", 5_000, Fri, reference: "ch_3")]);
+
+        Assert.Equal((MatchOutcome.Matched, MatchRuleNames.ExternalRef), (Only(run, "ch_3").Outcome, Only(run, "ch_3").Rule));
+    }
+
+    [Fact]
+    public void Match_SameIdAtTwoProviders_NotTreatedAsRepeats()
+    {
+        var run = Default.Match([Tx("123", 5_000, Fri, e2e: "INV-12345"), Tx("123", 7_000, Fri, e2e: "INV-67890", provider: Providers.Plaid)],
+            [Led("L1", 5_000, Fri, reference: "INV-12345"), Led("L2", 7_000, Fri, reference: "INV-67890")]);
+
+        Assert.All(run.Results, r => Assert.Equal(MatchOutcome.Matched, r.Outcome));
+    }
+
+    [Fact]
     public void Match_StripeChargeBookedNet_MatchesOnNetAmountWithNetRule()
     {
         // 2.9% + 30c of 10,000 is 320
