@@ -786,6 +786,34 @@ internal sealed class MatchSession
 
     private void DecideEdges()
     {
+        var txCount = new int[_tx.Length];
+        var ledCount = new int[_led.Length];
+        // Fast path: a pair that is the only one of its transaction and of its entry wins at its level whatever else
+        // happens, so it is decided now and the level-by-level pass only sees contested pairs.
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree)
+            {
+                txCount[e.Tx]++;
+                ledCount[e.Ledger]++;
+            }
+        }
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree
+                && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
+            {
+                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null);
+                _ledState[e.Ledger] = LedgerUsed;
+                e.Score = -1; // decided; the levels below skip it
+            }
+        }
+        Array.Clear(txCount);
+        Array.Clear(ledCount);
+
         var counts = new int[1002];
         for (var i = 0; i < _edgeCount; i++)
         {
@@ -813,8 +841,6 @@ internal sealed class MatchSession
             }
         }
 
-        var txCount = new int[_tx.Length];
-        var ledCount = new int[_led.Length];
         var ledRep = new int[_led.Length];
         var ledSame = new bool[_led.Length];
         var active = new List<int>();
