@@ -361,7 +361,9 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         long sum = 0;
-        var maxDays = 0;
+        // A payout or deposit collects receipts from several days and settles after the latest of them, so the
+        // window is measured to the nearest member, not the oldest.
+        var nearestDays = int.MaxValue;
         _chain.Clear();
         for (var l = head; l >= 0; l = next[l])
         {
@@ -371,7 +373,7 @@ internal sealed class MatchSession
                 return false;
             }
             sum += le.AmountMinor;
-            maxDays = Math.Max(maxDays, MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business));
+            nearestDays = Math.Min(nearestDays, MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business));
             _chain.Add(l);
         }
         var tol = _r.ToleranceFor(sum);
@@ -380,7 +382,7 @@ internal sealed class MatchSession
         {
             return false;
         }
-        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), maxDays, true);
+        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), nearestDays, true);
         if (score < _r.ProposeThreshold)
         {
             return false;
