@@ -12,11 +12,11 @@ namespace Recon.Cli;
 /// </summary>
 internal static class MatchBench
 {
-    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S]";
+    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S] [--write-files DIR]";
 
     public static Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed");
+        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed", "--write-files");
         // 10M is far past the 1M target; the limit keeps a typo from exhausting memory
         var size = a.Int("--size", 0, 0, 10_000_000);
         var payouts = a.Int("--payouts", 0, 0, 1_000_000);
@@ -38,6 +38,10 @@ internal static class MatchBench
         {
             var scenario = MatchScenarioGenerator.Generate(size, seed);
             Console.Out.WriteLine($"mixed: {scenario.Transactions.Count} transactions, {scenario.Ledger.Count} ledger entries");
+            if (a.Get("--write-files") is { } dir)
+            {
+                WriteFiles(dir, scenario);
+            }
             Measure(json, "mixed", scenario, rules, runs, withTruth: true);
         }
         if (payouts > 0)
@@ -107,6 +111,25 @@ internal static class MatchBench
         }
         json.WriteNumber("peak_working_set_bytes_so_far", PeakWorkingSet());
         json.WriteEndObject();
+    }
+
+    /// <summary>The generated data as <c>recon match</c> input files, to try the command on realistic data.</summary>
+    private static void WriteFiles(string dir, MatchScenario scenario)
+    {
+        Directory.CreateDirectory(dir);
+        using (var w = new StreamWriter(Path.Combine(dir, "ledger.csv")))
+        {
+            MatchFiles.WriteLedger(w, scenario.Ledger);
+        }
+        using (var w = new StreamWriter(Path.Combine(dir, "transactions.csv")))
+        {
+            MatchFiles.WriteTransactions(w, scenario.Transactions);
+        }
+        using (var w = new StreamWriter(Path.Combine(dir, "truth.csv")))
+        {
+            MatchFiles.WriteTruth(w, scenario.Truth);
+        }
+        Console.Out.WriteLine($"wrote ledger.csv, transactions.csv and truth.csv to {dir}");
     }
 
     private static long PeakWorkingSet()

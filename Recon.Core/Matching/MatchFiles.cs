@@ -299,7 +299,7 @@ public static class MatchFiles
                 {
                     if (_field.Length > 0 || wasQuoted)
                     {
-                        throw new MatchFileException(file, _line, "a quote inside an unquoted field (quote the whole field and double the quote)");
+                        throw new MatchFileException(file, _line, "a quote inside an unquoted field (quote the whole field and write each quote twice)");
                     }
                     quoted = true;
                     wasQuoted = true;

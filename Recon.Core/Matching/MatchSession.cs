@@ -53,8 +53,6 @@ internal sealed class MatchSession
         public required string Key { get; init; }
     }
 
-    private readonly record struct BucketKey(string Currency, int Day);
-
     private sealed class Bucket(long[] amounts, int[] ledger)
     {
         public long[] Amounts { get; } = amounts;
@@ -80,7 +78,10 @@ internal sealed class MatchSession
     private Dictionary<string, int> _refHead = null!;
     private int[] _extNext = null!;
     private int[] _refNext = null!;
-    private Dictionary<BucketKey, Bucket> _buckets = null!;
+    private Bucket?[] _buckets = [];
+    private readonly Dictionary<string, int> _currencies = new(StringComparer.Ordinal);
+    private int _minDay;
+    private int _days;
     private Edge[] _edges;
     private int _edgeCount;
     private readonly List<Group> _groups = [];
@@ -143,10 +144,18 @@ internal sealed class MatchSession
 
     private void FlagRepeatedTransactions()
     {
-        var first = new Dictionary<int, int>(_tx.Length, new TxIdComparer(_tx));
+        // keyed by id alone (ordinal string hashing is the fastest path); the same id at another provider is rare and
+        // goes to a second table keyed by both
+        var first = new Dictionary<string, int>(_tx.Length, StringComparer.Ordinal);
+        Dictionary<(string, string), int>? others = null;
         for (var t = 0; t < _tx.Length; t++)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, t, out var exists);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, _tx[t].ProviderTxId, out var exists);
+            if (exists && !string.Equals(_tx[slot].Provider, _tx[t].Provider, StringComparison.Ordinal))
+            {
+                others ??= [];
+                slot = ref CollectionsMarshal.GetValueRefOrAddDefault(others, (_tx[t].Provider, _tx[t].ProviderTxId), out exists);
+            }
             if (!exists)
             {
                 slot = t;
@@ -175,34 +184,69 @@ internal sealed class MatchSession
         _refHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
         _extNext = new int[n];
         _refNext = new int[n];
-        var counts = new Dictionary<BucketKey, int>();
+        // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
+        _minDay = int.MaxValue;
+        var maxDay = int.MinValue;
+        var cur = new int[n];
+        string? lastCurrency = null;
+        var lastIndex = -1;
         for (var l = 0; l < n; l++)
         {
             var e = _led[l];
             _extNext[l] = Push(_extHead, e.ExternalRef, l);
             _refNext[l] = Push(_refHead, e.Reference, l);
-            CollectionsMarshal.GetValueRefOrAddDefault(counts, new BucketKey(e.Currency, e.ValueDate.DayNumber), out _)++;
+            if (!ReferenceEquals(e.Currency, lastCurrency))
+            {
+                lastCurrency = e.Currency;
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_currencies, e.Currency, out var exists);
+                if (!exists)
+                {
+                    slot = _currencies.Count - 1;
+                }
+                lastIndex = slot;
+            }
+            cur[l] = lastIndex;
+            var day = e.ValueDate.DayNumber;
+            _minDay = Math.Min(_minDay, day);
+            maxDay = Math.Max(maxDay, day);
         }
-
-        _buckets = new Dictionary<BucketKey, Bucket>(counts.Count);
-        var fill = new Dictionary<BucketKey, int>(counts.Count);
-        foreach (var (key, count) in counts)
+        // A ledger spanning more days than this (a decade) is not one reconciliation window: refuse rather than allocate.
+        const int MaxLedgerSpanDays = 3_660;
+        _days = n == 0 ? 0 : maxDay - _minDay + 1;
+        if (_days > MaxLedgerSpanDays)
         {
-            _buckets[key] = new Bucket(new long[count], new int[count]);
-            fill[key] = 0;
+            throw new ArgumentException($"ledger value dates span {_days} days; at most {MaxLedgerSpanDays} are matched in one run", "ledger");
         }
+        var counts = new int[_currencies.Count * _days];
+        var slotOf = new int[n];
         for (var l = 0; l < n; l++)
         {
-            var key = new BucketKey(_led[l].Currency, _led[l].ValueDate.DayNumber);
-            var b = _buckets[key];
-            ref var i = ref CollectionsMarshal.GetValueRefOrNullRef(fill, key);
+            slotOf[l] = (cur[l] * _days) + (_led[l].ValueDate.DayNumber - _minDay);
+            counts[slotOf[l]]++;
+        }
+        _buckets = new Bucket?[counts.Length];
+        for (var b = 0; b < counts.Length; b++)
+        {
+            if (counts[b] > 0)
+            {
+                _buckets[b] = new Bucket(new long[counts[b]], new int[counts[b]]);
+            }
+        }
+        Array.Clear(counts);
+        for (var l = 0; l < n; l++)
+        {
+            var b = _buckets[slotOf[l]]!;
+            var i = counts[slotOf[l]]++;
             b.Amounts[i] = _led[l].AmountMinor;
             b.Ledger[i] = l;
-            i++;
         }
         var byId = Comparer<int>.Create((a, b) => string.CompareOrdinal(_led[a].Id, _led[b].Id));
-        foreach (var b in _buckets.Values)
+        foreach (var b in _buckets)
         {
+            if (b is null)
+            {
+                continue;
+            }
             Array.Sort(b.Amounts, b.Ledger);
             // equal amounts ordered by id, so which neighbours fit under a cap never depends on input order
             for (var i = 0; i < b.Amounts.Length;)
@@ -243,6 +287,11 @@ internal sealed class MatchSession
         {
             KeyChain(t, h, _extNext, Kind.ExternalRef, tx.ProviderTxId, false);
         }
+        else if (!string.IsNullOrEmpty(tx.ProviderTxId) && _refHead.TryGetValue(tx.ProviderTxId, out h))
+        {
+            // a ledger without an external_ref column may carry the provider id as its reference
+            KeyChain(t, h, _refNext, Kind.ExternalRef, tx.ProviderTxId, false);
+        }
         if (!string.IsNullOrEmpty(tx.EndToEndId))
         {
             if (_refHead.TryGetValue(tx.EndToEndId, out h))
@@ -254,7 +303,9 @@ internal sealed class MatchSession
                 KeyChain(t, h, _extNext, Kind.EndToEnd, tx.EndToEndId, false);
             }
         }
-        if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && _refHead.TryGetValue(tx.BankReference, out h))
+        // a bank reference equal to the provider id (Stripe's source id) was looked up above
+        if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && tx.BankReference != tx.ProviderTxId
+            && _refHead.TryGetValue(tx.BankReference, out h))
         {
             KeyChain(t, h, _refNext, Kind.Reference, tx.BankReference, true);
         }
@@ -310,7 +361,9 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         long sum = 0;
-        var maxDays = 0;
+        // A payout or deposit collects receipts from several days and settles after the latest of them, so the
+        // window is measured to the nearest member, not the oldest.
+        var nearestDays = int.MaxValue;
         _chain.Clear();
         for (var l = head; l >= 0; l = next[l])
         {
@@ -320,7 +373,7 @@ internal sealed class MatchSession
                 return false;
             }
             sum += le.AmountMinor;
-            maxDays = Math.Max(maxDays, MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business));
+            nearestDays = Math.Min(nearestDays, MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business));
             _chain.Add(l);
         }
         var tol = _r.ToleranceFor(sum);
@@ -329,7 +382,7 @@ internal sealed class MatchSession
         {
             return false;
         }
-        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), maxDays, true);
+        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), nearestDays, true);
         if (score < _r.ProposeThreshold)
         {
             return false;
@@ -390,7 +443,7 @@ internal sealed class MatchSession
         var day = tx.ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span && budget > 0; d++)
         {
-            if (_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            if (TryBucket(tx.Currency, d, out var b))
             {
                 for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
                 {
@@ -409,7 +462,7 @@ internal sealed class MatchSession
         var day = tx.ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span; d++)
         {
-            if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            if (!TryBucket(tx.Currency, d, out var b))
             {
                 continue;
             }
@@ -449,6 +502,18 @@ internal sealed class MatchSession
         {
             Keep(t, e);
         }
+    }
+
+    private bool TryBucket(string currency, int day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Bucket? bucket)
+    {
+        bucket = null;
+        var offset = day - _minDay;
+        if (offset < 0 || offset >= _days || !_currencies.TryGetValue(currency, out var c))
+        {
+            return false;
+        }
+        bucket = _buckets[(c * _days) + offset];
+        return bucket is not null;
     }
 
     private static int LowerBound(long[] a, long value)
@@ -723,6 +788,34 @@ internal sealed class MatchSession
 
     private void DecideEdges()
     {
+        var txCount = new int[_tx.Length];
+        var ledCount = new int[_led.Length];
+        // Fast path: a pair that is the only one of its transaction and of its entry wins at its level whatever else
+        // happens, so it is decided now and the level-by-level pass only sees contested pairs.
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree)
+            {
+                txCount[e.Tx]++;
+                ledCount[e.Ledger]++;
+            }
+        }
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree
+                && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
+            {
+                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null);
+                _ledState[e.Ledger] = LedgerUsed;
+                e.Score = -1; // decided; the levels below skip it
+            }
+        }
+        Array.Clear(txCount);
+        Array.Clear(ledCount);
+
         var counts = new int[1002];
         for (var i = 0; i < _edgeCount; i++)
         {
@@ -750,8 +843,6 @@ internal sealed class MatchSession
             }
         }
 
-        var txCount = new int[_tx.Length];
-        var ledCount = new int[_led.Length];
         var ledRep = new int[_led.Length];
         var ledSame = new bool[_led.Length];
         var active = new List<int>();
@@ -861,7 +952,7 @@ internal sealed class MatchSession
             var day = tx.ValueDate.DayNumber;
             for (var d = day - _span; d <= day + _span && pool.Count < _r.MaxSubsetCandidates; d++)
             {
-                if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+                if (!TryBucket(tx.Currency, d, out var b))
                 {
                     continue;
                 }
@@ -1036,14 +1127,5 @@ internal sealed class MatchSession
         if (c == 0) { c = string.CompareOrdinal(a.BankReference, b.BankReference); }
         if (c == 0) { c = string.CompareOrdinal(a.GroupId, b.GroupId); }
         return c;
-    }
-
-    private sealed class TxIdComparer(ProviderTransaction[] tx) : IEqualityComparer<int>
-    {
-        public bool Equals(int a, int b)
-            => string.Equals(tx[a].ProviderTxId, tx[b].ProviderTxId, StringComparison.Ordinal)
-                && string.Equals(tx[a].Provider, tx[b].Provider, StringComparison.Ordinal);
-
-        public int GetHashCode(int a) => HashCode.Combine(tx[a].Provider.GetHashCode(StringComparison.Ordinal), tx[a].ProviderTxId.GetHashCode(StringComparison.Ordinal));
     }
 }

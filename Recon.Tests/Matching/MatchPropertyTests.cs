@@ -97,13 +97,15 @@ public sealed class MatchPropertyTests
         {
             var t = txById[(r.Provider, r.ProviderTxId)];
             var net = r.Rule.Contains(MatchRuleNames.NetSuffix, StringComparison.Ordinal);
+            // a 1:1 or N:1 match has every entry in the window; a 1:N group (a payout) at least its nearest entry
+            var days = r.LedgerIds.Select(id => MatchScoring.DayDistance(t.ValueDate, byId[id].ValueDate, Rules.BusinessDays)).ToList();
+            if ((r.Rule.StartsWith(MatchRuleNames.GroupOneToMany, StringComparison.Ordinal) ? days.Min() : days.Max()) > Rules.DateWindowDays)
+            {
+                return false;
+            }
             foreach (var id in r.LedgerIds)
             {
                 var l = byId[id];
-                if (MatchScoring.DayDistance(t.ValueDate, l.ValueDate, Rules.BusinessDays) > Rules.DateWindowDays)
-                {
-                    return false;
-                }
                 if (r.GroupKey is null)
                 {
                     var fx = r.Rule.Contains(MatchRuleNames.ConvertedSuffix, StringComparison.Ordinal);

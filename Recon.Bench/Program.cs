@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Recon.Bench.MatchBenchmarks).Assembly).Run(args);
