@@ -1,1 +1,4 @@
-return 0;
+using Recon.Worker;
+
+var app = WorkerApp.Build(args);
+await app.RunAsync().ConfigureAwait(false);
