@@ -24,6 +24,12 @@ public sealed class HubStarter(DurableHost host) : IBatchStarter
     /// <summary>False when <paramref name="instanceId"/> already exists.</summary>
     public async Task<bool> TryStartAsync(string orchestrator, string instanceId, object input)
     {
+        // read first: the Azure Storage backend does not refuse every existing state on create; the dedupe statuses
+        // below then close most of the race between two starters, and the batch status check closes the rest
+        if (await host.Client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
         try
         {
             await host.Client.CreateOrchestrationInstanceAsync(orchestrator, "", instanceId, input, null, AnyState).ConfigureAwait(false);
