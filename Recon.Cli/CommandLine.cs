@@ -9,6 +9,9 @@ internal static class CommandLine
     {
         ["migrate"] = ("apply the schema migrations to Recon:Database:ConnectionString", MigrateCommand.RunAsync),
         ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first)", DemoCommand.RunAsync),
+        ["bench"] = ("speed benchmarks, reported not asserted: bench match | bench bucket (see bench without arguments)", BenchCommand.RunAsync),
+        ["match"] = ("match provider transactions against a ledger from files: match --ledger L.csv --transactions F --out R.csv [--rules J] [--truth T.csv]", MatchCommand.RunAsync),
+        ["scenario"] = ("generate a scenario into the ledger and the running sandboxes: scenario --seed N --size N [--out-truth FILE]", ScenarioCommand.RunAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

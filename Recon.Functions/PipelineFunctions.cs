@@ -7,6 +7,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Recon.Core.Pipeline;
+using Recon.Core.Queues;
 
 namespace Recon.Functions;
 
@@ -169,10 +170,4 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
             return true;
         }
     }
-}
-
-/// <summary>Queue names the triggers bind to (constants: attributes need them at compile time).</summary>
-public static class QueueNames
-{
-    public const string Ingest = "recon-ingest";
 }

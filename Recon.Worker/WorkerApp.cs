@@ -1,16 +1,15 @@
 using System.Text.Json;
-using Azure.Storage.Queues;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
+using Recon.Core.Queues;
 using Recon.Worker.Hosting;
 using Recon.Worker.Pipeline;
 
@@ -33,7 +32,7 @@ public static class WorkerApp
         var port = builder.Configuration.GetValue("Recon:Worker:Port", 7071);
         // loopback only: the worker's HTTP surface is for this machine (the CLI and tests)
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.AddFilter("DurableTask", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Azure", LogLevel.Warning);
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning).AddFilter("Microsoft.DurableTask", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Azure", LogLevel.Warning);
         // a clean shutdown lets running activities finish (they are bounded by the 10 s provider timeout)
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         AddPipeline(builder.Services, builder.Configuration);
@@ -43,8 +42,11 @@ public static class WorkerApp
         return app;
     }
 
+    /// <summary>The Core pipeline services (shared with Recon.Functions) plus this host's Durable Task hub, ingest
+    /// listener and batch starter.</summary>
     public static void AddPipeline(IServiceCollection services, IConfiguration configuration)
     {
+        services.AddReconPipeline(configuration);
         var hub = configuration.GetSection(DurableHostOptions.SectionName).Get<DurableHostOptions>() ?? new DurableHostOptions();
         var storage = configuration["Recon:Storage:ConnectionString"];
         if (!string.IsNullOrEmpty(storage))
@@ -52,17 +54,7 @@ public static class WorkerApp
             hub.StorageConnectionString = storage;
         }
         var queues = configuration.GetSection(QueueSettings.SectionName).Get<QueueSettings>() ?? new QueueSettings();
-        var dispatcher = configuration.GetSection(DispatcherSettings.SectionName).Get<DispatcherSettings>() ?? new DispatcherSettings();
-        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
-
-        services.AddSingleton(hub).AddSingleton(queues).AddSingleton(dispatcher).AddSingleton(database);
-        services.AddSingleton(_ => ReconDataSource.Create(database));
-        services.AddSingleton(sp => new DatabaseBulkhead(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), database));
-        services.AddSingleton<BatchStore>();
-        services.AddSingleton(_ => new QueueServiceClient(hub.StorageConnectionString));
-        services.AddSingleton(sp => new StorageBatchQueue(sp.GetRequiredService<QueueServiceClient>(), queues));
-        services.TryAddSingleton<IBatchQueue>(sp => sp.GetRequiredService<StorageBatchQueue>());
-        services.TryAddSingleton<IPipelineMetrics, LoggingPipelineMetrics>();
+        services.AddSingleton(hub).AddSingleton(queues);
         services.AddSingleton(PipelineRegistry.Create());
         services.AddSingleton(sp => new DurableHost(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<HubStarter>();
@@ -118,11 +110,11 @@ public static class WorkerApp
 }
 
 /// <summary>Starts the hub, makes sure the one dispatcher is running, and stops the hub cleanly on shutdown.</summary>
-internal sealed class DurableHostService(DurableHost host, DispatcherSettings dispatcher, StorageBatchQueue queue, ILogger<DurableHostService> logger) : IHostedService
+internal sealed class DurableHostService(DurableHost host, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await queue.CreateAsync(cancellationToken).ConfigureAwait(false);
+        await queue.CreateQueuesAsync(cancellationToken).ConfigureAwait(false);
         await host.StartAsync().ConfigureAwait(false);
         var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
         if (state is null || state.OrchestrationStatus is not (OrchestrationStatus.Running or OrchestrationStatus.Pending or OrchestrationStatus.ContinuedAsNew))
@@ -134,18 +126,6 @@ internal sealed class DurableHostService(DurableHost host, DispatcherSettings di
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync(graceful: true);
-}
-
-/// <summary>Logs late and finished batches until the telemetry meter is wired.</summary>
-internal sealed class LoggingPipelineMetrics(ILogger<LoggingPipelineMetrics> logger) : IPipelineMetrics
-{
-    public void BatchStatus(BatchStatusUpdate update)
-    {
-        if (update.Status == BatchStatuses.Late)
-        {
-            logger.LogWarning("Batch {BatchId} is over its 30 s window", update.BatchId);
-        }
-    }
 }
 
 /// <summary>Every orchestrator and activity of the pipeline, by class name (the Functions app uses the same names).</summary>

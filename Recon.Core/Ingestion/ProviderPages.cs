@@ -41,3 +41,23 @@ public sealed class ProviderThrottledException(string provider, TimeSpan retryAf
 
     public TimeSpan RetryAfter { get; } = retryAfter;
 }
+
+/// <summary>A provider call did not answer within <see cref="ProviderCalls.ProviderCallTimeout"/>; the work is retried elsewhere.</summary>
+public sealed class ProviderTimeoutException(string provider, string endpoint, TimeSpan timeout, Exception? inner = null)
+    : TimeoutException($"{provider} {endpoint} did not answer within {timeout.TotalSeconds:0.#} s", inner)
+{
+    public string Provider { get; } = provider;
+
+    public TimeSpan Timeout { get; } = timeout;
+}
+
+/// <summary>Limits every provider adapter keeps.</summary>
+public static class ProviderCalls
+{
+    /// <summary>10 s: a provider call stuck longer is cancelled and its batch retried elsewhere (the design's rule), far
+    /// below Stripe.net's own 80 s default so one hung call cannot eat a 30 s batch window.</summary>
+    public static readonly TimeSpan ProviderCallTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pause used when a 429 carries no Retry-After: providers' windows are one second long.</summary>
+    public static readonly TimeSpan DefaultThrottlePause = TimeSpan.FromSeconds(1);
+}

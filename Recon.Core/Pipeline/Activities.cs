@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Recon.Core.Ingestion;
 using Recon.Core.Persistence;
 using Recon.Core.RateLimiting;
+using Recon.Core.Telemetry;
 
 namespace Recon.Core.Pipeline;
 
@@ -121,6 +122,10 @@ public sealed class AcquireTokensActivity(IProviderRateLimiter limiter) : TaskAc
     {
         ArgumentNullException.ThrowIfNull(input);
         var decision = await limiter.TryAcquireAsync(input.Provider, input.Endpoint, input.Scope, input.Tokens, CancellationToken.None).ConfigureAwait(false);
+        if (!decision.Granted)
+        {
+            ReconMetrics.RecordTokenWait(input.Provider, decision.RetryAfter);
+        }
         return new TokenGrant(decision.Granted, decision.Granted ? 0 : (long)Math.Ceiling(decision.RetryAfter.TotalMilliseconds));
     }
 }
@@ -134,28 +139,34 @@ public sealed class FetchProviderPageActivity(IEnumerable<IProviderPageFetcher> 
     {
         ArgumentNullException.ThrowIfNull(input);
         var fetcher = fetchers.FirstOrDefault(f => f.Provider == input.Page.Provider)
-            ?? throw new InvalidOperationException($"No page fetcher is registered for provider '{input.Page.Provider}'.");
+            ?? throw new InvalidOperationException($"No page fetcher for provider '{input.Page.Provider}': set its {ProviderOptions.SectionName} settings (see README, Provider sandboxes).");
         await batches.RecordFetchAttemptAsync(input.BatchId).ConfigureAwait(false);
+        var endpoint = ProviderEndpoints.ListEndpoint(input.Page.Provider);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         ProviderPage page;
         using (var timeout = new CancellationTokenSource(PipelineLimits.ProviderCallTimeout))
         {
             try
             {
                 page = await fetcher.FetchPageAsync(input.Page, timeout.Token).ConfigureAwait(false);
+                ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 200, clock.Elapsed);
             }
             catch (ProviderThrottledException ex)
             {
+                ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 429, clock.Elapsed);
                 await batches.RecordErrorAsync(input.BatchId, ex.Message).ConfigureAwait(false);
                 return FetchedPage.ThrottledFor(ex.RetryAfter);
             }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            catch (Exception ex) when (ex is ProviderTimeoutException || (ex is OperationCanceledException && timeout.IsCancellationRequested))
             {
+                ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 0, clock.Elapsed);
                 var message = $"{input.Page.Provider} did not answer within {PipelineLimits.ProviderCallTimeout.TotalSeconds:0} s";
                 await batches.RecordErrorAsync(input.BatchId, message).ConfigureAwait(false);
-                throw new TimeoutException(message);
+                throw new TimeoutException(message, ex);
             }
             catch (Exception ex)
             {
+                ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 0, clock.Elapsed);
                 await batches.RecordErrorAsync(input.BatchId, $"{ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
                 throw;
             }

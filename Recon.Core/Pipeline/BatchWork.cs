@@ -60,6 +60,11 @@ public static class BatchPlanner
         {
             return [new PageRequest(request.Provider, request.Account, e.Date, e.Date, null, request.PageSize)];
         }
+        if (request.Provider == Domain.Providers.Plaid)
+        {
+            // Plaid syncs by cursor, not by date: one chain over the item, from the first cursor
+            return [new PageRequest(request.Provider, request.Account, request.From!.Value, request.To!.Value, null, request.PageSize)];
+        }
         var pages = new List<PageRequest>();
         for (var day = request.From!.Value; day <= request.To!.Value; day = day.AddDays(1))
         {

@@ -98,7 +98,18 @@ public static class BatchStatuses
 }
 
 /// <summary>Input of <see cref="RecordBatchStatusActivity"/>: a batch went late, finished or failed.</summary>
-public sealed record BatchStatusUpdate(string BatchId, string Status, DateTime AtUtc, string? Error = null, int TokenWaits = 0, int Throttled = 0, PostSummary? Summary = null);
+/// <param name="BatchId">The batch.</param>
+/// <param name="Status">late, done or failed.</param>
+/// <param name="AtUtc">When (orchestration time).</param>
+/// <param name="Error">Why it failed.</param>
+/// <param name="TokenWaits">Timer waits for a rate-limit token.</param>
+/// <param name="Throttled">Provider 429s answered.</param>
+/// <param name="Summary">What it posted.</param>
+/// <param name="Priority">The batch's priority (for the latency metric by priority).</param>
+/// <param name="StartedAtUtc">When the batch started (its latency is <paramref name="AtUtc"/> minus this).</param>
+/// <param name="Late">It ran past its window.</param>
+public sealed record BatchStatusUpdate(string BatchId, string Status, DateTime AtUtc, string? Error = null, int TokenWaits = 0, int Throttled = 0, PostSummary? Summary = null,
+    int? Priority = null, DateTime? StartedAtUtc = null, bool Late = false);
 
 /// <summary>The ReconcileBatch orchestration's answer.</summary>
 public sealed record BatchOutcome(string BatchId, string Status, bool Late, bool Duplicate, string? NextBatchId, PostSummary? Summary);

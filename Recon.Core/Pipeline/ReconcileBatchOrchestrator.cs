@@ -96,7 +96,7 @@ public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, Bat
 
             windowCancel.Cancel();
             await context.CallActivityAsync(nameof(RecordBatchStatusActivity),
-                new BatchStatusUpdate(input.BatchId, BatchStatuses.Done, context.CurrentUtcDateTime, null, tokenWaits, throttled, summary));
+                new BatchStatusUpdate(input.BatchId, BatchStatuses.Done, context.CurrentUtcDateTime, null, tokenWaits, throttled, summary, input.Priority, started, late));
             return new BatchOutcome(input.BatchId, BatchStatuses.Done, late, Duplicate: false, next, summary);
         }
         catch (Exception ex)
@@ -104,7 +104,7 @@ public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, Bat
             windowCancel.Cancel();
             var error = ex is TaskFailedException tf ? $"{tf.TaskName}: {tf.FailureDetails.ErrorType}: {tf.FailureDetails.ErrorMessage}" : ex.Message;
             await context.CallActivityAsync(nameof(RecordBatchStatusActivity),
-                new BatchStatusUpdate(input.BatchId, BatchStatuses.Failed, context.CurrentUtcDateTime, error, tokenWaits, throttled));
+                new BatchStatusUpdate(input.BatchId, BatchStatuses.Failed, context.CurrentUtcDateTime, error, tokenWaits, throttled, null, input.Priority, started, late));
             throw;
         }
     }
@@ -149,10 +149,11 @@ public sealed class BatchFailedException(string message) : Exception(message);
 /// <summary>The provider endpoint a page fetch calls, as the rate limiter names it.</summary>
 public static class ProviderEndpoints
 {
+    /// <summary>The names the fetchers use, so per-endpoint buckets and telemetry agree.</summary>
     public static string ListEndpoint(string provider) => provider switch
     {
-        Domain.Providers.Stripe => "balance_transactions.list",
-        Domain.Providers.Plaid => "transactions.sync",
+        Domain.Providers.Stripe => Ingestion.Stripe.StripePageFetcher.BalanceTransactionsEndpoint,
+        Domain.Providers.Plaid => Ingestion.Plaid.PlaidPageFetcher.SyncEndpoint,
         _ => "statements",
     };
 }

@@ -33,7 +33,7 @@ public sealed class ReconcileBatchOrchestratorTests
         Assert.Equal(
             [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
             ctx.CallNames);
-        Assert.Equal(new TokenRequest("stripe", "balance_transactions.list", "acct_1", 1), ctx.InputsOf<TokenRequest>(nameof(AcquireTokensActivity)).Single());
+        Assert.Equal(new TokenRequest("stripe", "balance_transactions", "acct_1", 1), ctx.InputsOf<TokenRequest>(nameof(AcquireTokensActivity)).Single());
         var posted = ctx.InputsOf<MatchAndPostInput>(nameof(MatchAndPostActivity)).Single();
         Assert.Equal(["txn_1", "txn_2"], posted.TransactionIds);
         var done = ctx.InputsOf<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).Single();

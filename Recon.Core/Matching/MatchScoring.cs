@@ -1,0 +1,118 @@
+namespace Recon.Core.Matching;
+
+/// <summary>Score components and calendar arithmetic shared by the matcher and its tests.</summary>
+public static class MatchScoring
+{
+    /// <summary>Ledger external reference equals the provider id, or the end-to-end id equals the ledger reference.</summary>
+    public const int KeyExact = 650;
+
+    /// <summary>Bank reference equals ledger reference (banks reuse their references more than payers do).</summary>
+    public const int KeyReference = 620;
+
+    /// <summary>One typo from a ledger reference.</summary>
+    public const int KeyFuzzy = 580;
+
+    /// <summary>Amounts equal.</summary>
+    public const int AmountExact = 250;
+
+    /// <summary>Best and worst score of an amount inside the tolerance but not equal.</summary>
+    public const int AmountWithinMax = 240;
+
+    /// <summary>Score at the edge of the tolerance.</summary>
+    public const int AmountWithinMin = 180;
+
+    /// <summary>Same value date.</summary>
+    public const int DateSame = 100;
+
+    /// <summary>Score at the edge of the window.</summary>
+    public const int DateEdge = 40;
+
+    /// <summary>Amount component for a difference within tolerance.</summary>
+    public static int AmountScore(long differenceMinor, long toleranceMinor)
+    {
+        var d = Math.Abs(differenceMinor);
+        if (d == 0)
+        {
+            return AmountExact;
+        }
+        if (d > toleranceMinor)
+        {
+            return 0;
+        }
+        return AmountWithinMax - (int)((AmountWithinMax - AmountWithinMin) * (Int128)d / toleranceMinor);
+    }
+
+    /// <summary>Date component for a distance within the window (0 outside).</summary>
+    public static int DateScore(int days, int windowDays)
+    {
+        if (days > windowDays)
+        {
+            return 0;
+        }
+        return windowDays == 0 ? DateSame : DateSame - ((DateSame - DateEdge) * days / windowDays);
+    }
+
+    /// <summary>Days between two dates; with <paramref name="businessDays"/> only Monday..Friday in (earlier, later] count.</summary>
+    public static int DayDistance(DateOnly a, DateOnly b, bool businessDays)
+    {
+        var x = a.DayNumber;
+        var y = b.DayNumber;
+        if (x > y)
+        {
+            (x, y) = (y, x);
+        }
+        var n = y - x;
+        if (!businessDays || n == 0)
+        {
+            return n;
+        }
+        var weeks = n / 7;
+        var count = weeks * 5;
+        // DayNumber 0 (0001-01-01) is a Monday, so DayNumber % 7 is 0..4 on weekdays.
+        for (var d = x + (weeks * 7) + 1; d <= y; d++)
+        {
+            if (d % 7 < 5)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Calendar days that can hold <paramref name="windowDays"/> business days (weekends added back).</summary>
+    public static int CalendarSpan(int windowDays, bool businessDays)
+        => businessDays ? windowDays + (2 * ((windowDays + 4) / 5)) : windowDays;
+
+    /// <summary>True when <paramref name="a"/> becomes <paramref name="b"/> by one substitution, insertion, deletion or adjacent swap.</summary>
+    public static bool WithinOneEdit(string a, string b)
+    {
+        var la = a.Length;
+        var lb = b.Length;
+        if (Math.Abs(la - lb) > 1)
+        {
+            return false;
+        }
+        var i = 0;
+        while (i < la && i < lb && a[i] == b[i])
+        {
+            i++;
+        }
+        if (i == la && i == lb)
+        {
+            return false; // equal is not a typo; the exact key covers it
+        }
+        if (la == lb)
+        {
+            // substitution: rest equal after i; transposition: a[i..i+1] swapped
+            if (string.CompareOrdinal(a, i + 1, b, i + 1, la - i - 1) == 0)
+            {
+                return true;
+            }
+            return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i]
+                && string.CompareOrdinal(a, i + 2, b, i + 2, la - i - 2) == 0;
+        }
+        return la > lb
+            ? string.CompareOrdinal(a, i + 1, b, i, lb - i) == 0
+            : string.CompareOrdinal(a, i, b, i + 1, la - i) == 0;
+    }
+}

@@ -1,0 +1,1049 @@
+using System.Runtime.InteropServices;
+using Recon.Core.Domain;
+
+namespace Recon.Core.Matching;
+
+/// <summary>One run of <see cref="Matcher"/>: indexes, candidate pairs, groups, level-by-level assignment.</summary>
+internal sealed class MatchSession
+{
+    private const byte LedgerFree = 0;
+    private const byte LedgerUsed = 1;
+    private const byte LedgerReserved = 2;
+
+    private enum Kind : byte
+    {
+        ExternalRef,
+        EndToEnd,
+        Reference,
+        Fuzzy,
+        AmountDate,
+        GroupOneToMany,
+        GroupManyToOne,
+        AmountSum,
+    }
+
+    private static readonly string[] KindNames =
+    [
+        MatchRuleNames.ExternalRef, MatchRuleNames.EndToEndId, MatchRuleNames.Reference, MatchRuleNames.ReferenceFuzzy,
+        MatchRuleNames.AmountDate, MatchRuleNames.GroupOneToMany, MatchRuleNames.GroupManyToOne, MatchRuleNames.AmountSum,
+    ];
+
+    // rule id = kind * 4 + (net ? 1 : 0) + (converted ? 2 : 0); names built once so results share the strings.
+    private static readonly string[] RuleNames = BuildRuleNames();
+    private static readonly string[] ReasonNames = Enum.GetNames<MatchReason>();
+
+    private struct Edge
+    {
+        public int Tx;
+        public int Ledger;
+        public int Score;
+        public long Diff;
+        public byte Rule;
+        public MatchReason Reason;
+    }
+
+    private sealed class Group
+    {
+        public required int[] Tx { get; init; }
+        public required int[] Ledger { get; init; }
+        public int Score { get; init; }
+        public long Diff { get; init; }
+        public byte Rule { get; init; }
+        public MatchReason Reason { get; init; }
+        public required string Key { get; init; }
+    }
+
+    private readonly record struct BucketKey(string Currency, int Day);
+
+    private sealed class Bucket(long[] amounts, int[] ledger)
+    {
+        public long[] Amounts { get; } = amounts;
+        public int[] Ledger { get; } = ledger;
+    }
+
+    private readonly MatchRules _r;
+    private readonly ProviderTransaction[] _tx;
+    private readonly LedgerEntry[] _led;
+    private readonly int _window;
+    private readonly int _span;
+    private readonly bool _business;
+    private readonly int[] _dupOf;
+    private readonly MatchResult?[] _results;
+    private readonly byte[] _ledState;
+    private readonly int[] _bestScore;
+    private readonly byte[] _bestRule;
+    private readonly MatchReason[] _bestReason;
+    private readonly bool[] _lost;
+    private readonly int[] _ledStamp;
+    private readonly int[] _ledEdge;
+    private Dictionary<string, int> _extHead = null!;
+    private Dictionary<string, int> _refHead = null!;
+    private int[] _extNext = null!;
+    private int[] _refNext = null!;
+    private Dictionary<BucketKey, Bucket> _buckets = null!;
+    private Edge[] _edges;
+    private int _edgeCount;
+    private readonly List<Group> _groups = [];
+    private readonly List<long> _partials = [];
+    private readonly List<int> _chain = [];
+    private bool _grouped;
+
+    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger)
+    {
+        _r = rules;
+        _tx = [.. transactions];
+        _led = [.. ledger];
+        _window = rules.DateWindowDays;
+        _business = rules.BusinessDays;
+        _span = MatchScoring.CalendarSpan(_window, _business);
+        _dupOf = new int[_tx.Length];
+        _results = new MatchResult?[_tx.Length];
+        _ledState = new byte[_led.Length];
+        _bestScore = new int[_tx.Length];
+        _bestRule = new byte[_tx.Length];
+        _bestReason = new MatchReason[_tx.Length];
+        _lost = new bool[_tx.Length];
+        _ledStamp = new int[_led.Length];
+        _ledEdge = new int[_led.Length];
+        _edges = new Edge[Math.Max(16, _tx.Length + (_tx.Length / 4))];
+    }
+
+    public MatchRun Run()
+    {
+        CheckLedgerIds();
+        FlagRepeatedTransactions();
+        BuildIndexes();
+        Array.Fill(_bestScore, -1);
+        for (var t = 0; t < _tx.Length; t++)
+        {
+            if (_dupOf[t] < 0)
+            {
+                Collect(t);
+            }
+        }
+        FormManyToOneGroups();
+        DecideGroups();
+        DecideEdges();
+        SearchAmountSums();
+        return Finish();
+    }
+
+    private void CheckLedgerIds()
+    {
+        var seen = new HashSet<string>(_led.Length, StringComparer.Ordinal);
+        foreach (var l in _led)
+        {
+            if (!seen.Add(l.Id))
+            {
+                // A ledger id twice would let one entry be used twice: an input error, not a matching outcome.
+                throw new ArgumentException($"ledger entry id '{l.Id}' appears more than once", "ledger");
+            }
+        }
+    }
+
+    private void FlagRepeatedTransactions()
+    {
+        var first = new Dictionary<int, int>(_tx.Length, new TxIdComparer(_tx));
+        for (var t = 0; t < _tx.Length; t++)
+        {
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, t, out var exists);
+            if (!exists)
+            {
+                slot = t;
+                _dupOf[t] = -1;
+                continue;
+            }
+            // Same id, maybe different content: the canonical copy is the smaller by content, so input order cannot choose.
+            var kept = slot;
+            if (CompareContent(_tx[t], _tx[kept]) < 0)
+            {
+                _dupOf[kept] = t;
+                _dupOf[t] = -1;
+                slot = t;
+            }
+            else
+            {
+                _dupOf[t] = kept;
+            }
+        }
+    }
+
+    private void BuildIndexes()
+    {
+        var n = _led.Length;
+        _extHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        _refHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        _extNext = new int[n];
+        _refNext = new int[n];
+        var counts = new Dictionary<BucketKey, int>();
+        for (var l = 0; l < n; l++)
+        {
+            var e = _led[l];
+            _extNext[l] = Push(_extHead, e.ExternalRef, l);
+            _refNext[l] = Push(_refHead, e.Reference, l);
+            CollectionsMarshal.GetValueRefOrAddDefault(counts, new BucketKey(e.Currency, e.ValueDate.DayNumber), out _)++;
+        }
+
+        _buckets = new Dictionary<BucketKey, Bucket>(counts.Count);
+        var fill = new Dictionary<BucketKey, int>(counts.Count);
+        foreach (var (key, count) in counts)
+        {
+            _buckets[key] = new Bucket(new long[count], new int[count]);
+            fill[key] = 0;
+        }
+        for (var l = 0; l < n; l++)
+        {
+            var key = new BucketKey(_led[l].Currency, _led[l].ValueDate.DayNumber);
+            var b = _buckets[key];
+            ref var i = ref CollectionsMarshal.GetValueRefOrNullRef(fill, key);
+            b.Amounts[i] = _led[l].AmountMinor;
+            b.Ledger[i] = l;
+            i++;
+        }
+        var byId = Comparer<int>.Create((a, b) => string.CompareOrdinal(_led[a].Id, _led[b].Id));
+        foreach (var b in _buckets.Values)
+        {
+            Array.Sort(b.Amounts, b.Ledger);
+            // equal amounts ordered by id, so which neighbours fit under a cap never depends on input order
+            for (var i = 0; i < b.Amounts.Length;)
+            {
+                var j = i + 1;
+                while (j < b.Amounts.Length && b.Amounts[j] == b.Amounts[i])
+                {
+                    j++;
+                }
+                if (j - i > 1)
+                {
+                    Array.Sort(b.Ledger, i, j - i, byId);
+                }
+                i = j;
+            }
+        }
+    }
+
+    private static int Push(Dictionary<string, int> head, string? key, int l)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            return -1;
+        }
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(head, key, out var exists);
+        var next = exists ? slot : -1;
+        slot = l;
+        return next;
+    }
+
+    // ---- candidates ----
+
+    private void Collect(int t)
+    {
+        var tx = _tx[t];
+        _grouped = false;
+        if (!string.IsNullOrEmpty(tx.ProviderTxId) && _extHead.TryGetValue(tx.ProviderTxId, out var h))
+        {
+            KeyChain(t, h, _extNext, Kind.ExternalRef, tx.ProviderTxId, false);
+        }
+        if (!string.IsNullOrEmpty(tx.EndToEndId))
+        {
+            if (_refHead.TryGetValue(tx.EndToEndId, out h))
+            {
+                KeyChain(t, h, _refNext, Kind.EndToEnd, tx.EndToEndId, true);
+            }
+            if (_extHead.TryGetValue(tx.EndToEndId, out h) && tx.EndToEndId != tx.ProviderTxId)
+            {
+                KeyChain(t, h, _extNext, Kind.EndToEnd, tx.EndToEndId, false);
+            }
+        }
+        if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && _refHead.TryGetValue(tx.BankReference, out h))
+        {
+            KeyChain(t, h, _refNext, Kind.Reference, tx.BankReference, true);
+        }
+        if (!string.IsNullOrEmpty(tx.GroupId) && tx.GroupId != tx.BankReference && tx.GroupId != tx.EndToEndId
+            && _refHead.TryGetValue(tx.GroupId, out h))
+        {
+            KeyChain(t, h, _refNext, Kind.Reference, tx.GroupId, true);
+        }
+        // a transaction already explained by a key (alone, as a group or as part of one) never touches the buckets
+        if (_bestScore[t] < _r.ConfirmThreshold && !_grouped)
+        {
+            ScanBuckets(t);
+        }
+    }
+
+    private void KeyChain(int t, int head, int[] next, Kind kind, string key, bool mayGroup)
+    {
+        var count = 0;
+        for (var l = head; l >= 0 && count <= _r.MaxGroupMembers; l = next[l])
+        {
+            count++;
+        }
+        if (count >= 2 && mayGroup && count <= _r.MaxGroupMembers && TryOneToMany(t, head, next, key))
+        {
+            _grouped = true;
+            return; // members of a group are not also scored one by one
+        }
+        if (count == 1)
+        {
+            NotePartial(t, head);
+        }
+        var scored = 0;
+        for (var l = head; l >= 0 && scored < _r.MaxCandidatesPerKey; l = next[l], scored++)
+        {
+            AddEdge(t, l, kind);
+        }
+    }
+
+    private void NotePartial(int t, int l)
+    {
+        var tx = _tx[t];
+        var le = _led[l];
+        // A part is smaller than the whole, same currency and direction, and not a match on its own.
+        if (tx.Currency == le.Currency && Math.Sign(tx.AmountMinor) == Math.Sign(le.AmountMinor)
+            && Math.Abs(tx.AmountMinor) < Math.Abs(le.AmountMinor) - _r.ToleranceFor(le.AmountMinor))
+        {
+            _partials.Add(((long)l << 32) | (uint)t);
+            _grouped = true;
+        }
+    }
+
+    private bool TryOneToMany(int t, int head, int[] next, string key)
+    {
+        var tx = _tx[t];
+        long sum = 0;
+        var maxDays = 0;
+        _chain.Clear();
+        for (var l = head; l >= 0; l = next[l])
+        {
+            var le = _led[l];
+            if (le.Currency != tx.Currency)
+            {
+                return false;
+            }
+            sum += le.AmountMinor;
+            maxDays = Math.Max(maxDays, MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business));
+            _chain.Add(l);
+        }
+        var tol = _r.ToleranceFor(sum);
+        var (diff, net) = Closer(tx, tx.AmountMinor - sum, tx.NetMinor - sum);
+        if (Math.Abs(diff) > tol)
+        {
+            return false;
+        }
+        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), maxDays, true);
+        if (score < _r.ProposeThreshold)
+        {
+            return false;
+        }
+        _groups.Add(new Group
+        {
+            Tx = [t],
+            Ledger = [.. _chain],
+            Score = score,
+            Diff = diff,
+            Rule = RuleId(Kind.GroupOneToMany, net, false),
+            Reason = reason,
+            Key = "1n:" + key,
+        });
+        return true;
+    }
+
+    private (long Diff, bool Net) Closer(ProviderTransaction tx, long grossDiff, long netDiff)
+        => _r.FeeNetting && tx.FeeMinor != 0 && Math.Abs(netDiff) < Math.Abs(grossDiff) ? (netDiff, true) : (grossDiff, false);
+
+    private (int Score, MatchReason Reason) Combine(int keyScore, int amountScore, int days, bool amountOk)
+    {
+        var dateOk = days <= _window;
+        var score = keyScore + amountScore + MatchScoring.DateScore(days, _window);
+        var reason = !amountOk ? MatchReason.AmountOutsideTolerance
+            : !dateOk ? MatchReason.DateOutsideWindow
+            : score < _r.ConfirmThreshold ? MatchReason.BelowConfirmThreshold
+            : MatchReason.Matched;
+        if (reason != MatchReason.Matched)
+        {
+            // never matched outside a tolerance, whatever the key says
+            score = Math.Min(score, _r.ConfirmThreshold - 1);
+        }
+        return (score, reason);
+    }
+
+    private void ScanBuckets(int t)
+    {
+        var tx = _tx[t];
+        var netToo = _r.FeeNetting && tx.FeeMinor != 0;
+        // equal amounts first (a typo'd reference still carries the right amount), then the nearest within reach
+        var budget = ScanEqual(t, tx.AmountMinor, _r.MaxBucketCandidates);
+        if (netToo)
+        {
+            budget = ScanEqual(t, tx.NetMinor, budget);
+        }
+        var perDay = Math.Max(2, budget / ((2 * _span) + 1) / (netToo ? 2 : 1));
+        ScanNear(t, tx.AmountMinor, perDay);
+        if (netToo)
+        {
+            ScanNear(t, tx.NetMinor, perDay);
+        }
+    }
+
+    private int ScanEqual(int t, long amount, int budget)
+    {
+        var tx = _tx[t];
+        var day = tx.ValueDate.DayNumber;
+        for (var d = day - _span; d <= day + _span && budget > 0; d++)
+        {
+            if (_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            {
+                for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
+                {
+                    Consider(t, b.Ledger[i]);
+                }
+            }
+        }
+        return budget;
+    }
+
+    private void ScanNear(int t, long amount, int perDay)
+    {
+        var tx = _tx[t];
+        // the tolerance depends on the ledger amount; twice the tolerance of this amount covers it, Evaluate decides exactly
+        var reach = Math.Max(_r.AmountToleranceMinor, (2 * MatchRules.BasisPointsOf(amount, _r.AmountToleranceBasisPoints)) + 1);
+        var day = tx.ValueDate.DayNumber;
+        for (var d = day - _span; d <= day + _span; d++)
+        {
+            if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+            {
+                continue;
+            }
+            var a = b.Amounts;
+            var hi = LowerBound(a, amount);
+            while (hi < a.Length && a[hi] == amount)
+            {
+                hi++;
+            }
+            var lo = LowerBound(a, amount) - 1;
+            for (var taken = 0; taken < perDay; taken++)
+            {
+                var leftOk = lo >= 0 && amount - a[lo] <= reach;
+                var rightOk = hi < a.Length && a[hi] - amount <= reach;
+                if (!leftOk && !rightOk)
+                {
+                    break;
+                }
+                if (leftOk && (!rightOk || amount - a[lo] <= a[hi] - amount))
+                {
+                    Consider(t, b.Ledger[lo--]);
+                }
+                else
+                {
+                    Consider(t, b.Ledger[hi++]);
+                }
+            }
+        }
+    }
+
+    private void Consider(int t, int l)
+    {
+        var kind = IsFuzzy(_tx[t], _led[l]) ? Kind.Fuzzy : Kind.AmountDate;
+        var e = Evaluate(t, l, kind);
+        // without a key only a candidate inside every tolerance is worth a pair
+        if (e.Reason is MatchReason.Matched or MatchReason.BelowConfirmThreshold)
+        {
+            Keep(t, e);
+        }
+    }
+
+    private static int LowerBound(long[] a, long value)
+    {
+        int lo = 0, hi = a.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (a[mid] < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    private bool IsFuzzy(ProviderTransaction tx, LedgerEntry le)
+    {
+        if (!_r.FuzzyReferences)
+        {
+            return false;
+        }
+        return Near(tx.EndToEndId, le.Reference) || Near(tx.BankReference, le.Reference)
+            || Near(tx.ProviderTxId, le.ExternalRef) || Near(tx.EndToEndId, le.ExternalRef);
+    }
+
+    private bool Near(string? a, string? b)
+        => a is not null && b is not null && a.Length >= _r.MinFuzzyReferenceLength && b.Length >= _r.MinFuzzyReferenceLength
+            && MatchScoring.WithinOneEdit(a, b);
+
+    private void AddEdge(int t, int l, Kind kind) => Keep(t, Evaluate(t, l, kind));
+
+    private void Keep(int t, Edge e)
+    {
+        if (e.Score < _r.ProposeThreshold)
+        {
+            Best(t, e); // too weak to decide anything; remembered only to explain an unmatched verdict
+            return;
+        }
+        // one pair per (transaction, entry): the stamp says whether this transaction already holds a pair with the entry
+        if (_ledStamp[e.Ledger] == t + 1)
+        {
+            ref var existing = ref _edges[_ledEdge[e.Ledger]];
+            if (e.Score > existing.Score)
+            {
+                existing = e;
+                Best(t, e);
+            }
+            return;
+        }
+        if (_edgeCount == _edges.Length)
+        {
+            Array.Resize(ref _edges, _edges.Length * 2);
+        }
+        _ledStamp[e.Ledger] = t + 1;
+        _ledEdge[e.Ledger] = _edgeCount;
+        _edges[_edgeCount++] = e;
+        Best(t, e);
+    }
+
+    private void Best(int t, in Edge e)
+    {
+        // ties broken on rule then reason, so the explanation of an unmatched verdict does not depend on input order
+        if (e.Score > _bestScore[t]
+            || (e.Score == _bestScore[t] && (e.Rule < _bestRule[t] || (e.Rule == _bestRule[t] && e.Reason < _bestReason[t]))))
+        {
+            _bestScore[t] = e.Score;
+            _bestReason[t] = e.Reason;
+            _bestRule[t] = e.Rule;
+        }
+    }
+
+    private Edge Evaluate(int t, int l, Kind kind)
+    {
+        var tx = _tx[t];
+        var le = _led[l];
+        var gross = tx.AmountMinor;
+        var netAmount = tx.NetMinor;
+        var converted = false;
+        long tol;
+        if (!string.Equals(tx.Currency, le.Currency, StringComparison.Ordinal))
+        {
+            var conversion = FindConversion(tx.Currency, le.Currency);
+            var days0 = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
+            if (conversion is null)
+            {
+                var (s0, _) = Combine(KeyScore(kind), 0, days0, false);
+                return new Edge { Tx = t, Ledger = l, Score = s0, Diff = 0, Rule = RuleId(kind, false, false), Reason = MatchReason.CurrencyMismatch };
+            }
+            gross = conversion.Convert(gross, tx.Currency);
+            netAmount = conversion.Convert(netAmount, tx.Currency);
+            tol = MatchRules.BasisPointsOf(le.AmountMinor, conversion.ToleranceBasisPoints);
+            converted = true;
+        }
+        else
+        {
+            tol = _r.ToleranceFor(le.AmountMinor);
+        }
+        var (diff, net) = Closer(tx, gross - le.AmountMinor, netAmount - le.AmountMinor);
+        var amountOk = Math.Abs(diff) <= tol;
+        var days = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
+        var (score, reason) = Combine(KeyScore(kind), MatchScoring.AmountScore(diff, tol), days, amountOk);
+        return new Edge { Tx = t, Ledger = l, Score = score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason };
+    }
+
+    private static int KeyScore(Kind kind) => kind switch
+    {
+        Kind.ExternalRef or Kind.EndToEnd => MatchScoring.KeyExact,
+        Kind.Reference => MatchScoring.KeyReference,
+        Kind.Fuzzy => MatchScoring.KeyFuzzy,
+        _ => 0,
+    };
+
+    private CurrencyConversion? FindConversion(string from, string to)
+    {
+        foreach (var c in _r.Conversions)
+        {
+            if ((c.From == from && c.To == to) || (c.From == to && c.To == from))
+            {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    // ---- groups ----
+
+    private void FormManyToOneGroups()
+    {
+        if (_partials.Count < 2)
+        {
+            return;
+        }
+        _partials.Sort();
+        var members = new List<int>();
+        for (var i = 0; i < _partials.Count;)
+        {
+            var l = (int)(_partials[i] >> 32);
+            var j = i;
+            members.Clear();
+            while (j < _partials.Count && (int)(_partials[j] >> 32) == l)
+            {
+                var t = (int)(uint)_partials[j];
+                if (members.Count == 0 || members[^1] != t)
+                {
+                    members.Add(t);
+                }
+                j++;
+            }
+            i = j;
+            if (members.Count < 2 || members.Count > _r.MaxGroupMembers)
+            {
+                continue;
+            }
+            var le = _led[l];
+            long gross = 0, net = 0;
+            var maxDays = 0;
+            foreach (var t in members)
+            {
+                gross += _tx[t].AmountMinor;
+                net += _tx[t].NetMinor;
+                maxDays = Math.Max(maxDays, MatchScoring.DayDistance(_tx[t].ValueDate, le.ValueDate, _business));
+            }
+            var tol = _r.ToleranceFor(le.AmountMinor);
+            var useNet = _r.FeeNetting && net != gross && Math.Abs(net - le.AmountMinor) < Math.Abs(gross - le.AmountMinor);
+            var diff = (useNet ? net : gross) - le.AmountMinor;
+            if (Math.Abs(diff) > tol)
+            {
+                continue;
+            }
+            var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), maxDays, true);
+            if (score < _r.ProposeThreshold)
+            {
+                continue;
+            }
+            _groups.Add(new Group
+            {
+                Tx = [.. members],
+                Ledger = [l],
+                Score = score,
+                Diff = diff,
+                Rule = RuleId(Kind.GroupManyToOne, useNet, false),
+                Reason = reason,
+                Key = "n1:" + le.Id,
+            });
+        }
+    }
+
+    private void DecideGroups()
+    {
+        if (_groups.Count == 0)
+        {
+            return;
+        }
+        var txClaims = new Dictionary<int, int>();
+        var ledClaims = new Dictionary<int, int>();
+        foreach (var g in _groups)
+        {
+            foreach (var t in g.Tx)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(txClaims, t, out _)++;
+            }
+            foreach (var l in g.Ledger)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(ledClaims, l, out _)++;
+            }
+        }
+        // Decisions read only the claim counts, so the order groups were found in does not matter.
+        var conflicted = new List<Group>();
+        foreach (var g in _groups)
+        {
+            var clean = g.Tx.All(t => txClaims[t] == 1) && g.Ledger.All(l => ledClaims[l] == 1);
+            if (!clean)
+            {
+                conflicted.Add(g);
+                continue;
+            }
+            var ids = SortedIds(g.Ledger);
+            var outcome = g.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+            foreach (var t in g.Tx)
+            {
+                _results[t] = Result(t, ids, outcome, g.Reason, g.Score, g.Diff, RuleNames[g.Rule], g.Key);
+            }
+            foreach (var l in g.Ledger)
+            {
+                _ledState[l] = LedgerUsed;
+            }
+        }
+        if (conflicted.Count == 0)
+        {
+            return;
+        }
+        // Payments claiming the same group: identical ones are duplicates, anything else needs a person. A transaction
+        // in several conflicting groups lists all their entries; the strongest group (then the smallest key) speaks for it.
+        var byTx = new Dictionary<int, (Group Best, SortedSet<string> Ids, int Groups)>();
+        foreach (var g in conflicted)
+        {
+            foreach (var t in g.Tx)
+            {
+                var ids = SortedIds(g.Ledger);
+                if (byTx.TryGetValue(t, out var seen))
+                {
+                    seen.Ids.UnionWith(ids);
+                    var better = g.Score > seen.Best.Score || (g.Score == seen.Best.Score && string.CompareOrdinal(g.Key, seen.Best.Key) < 0);
+                    byTx[t] = (better ? g : seen.Best, seen.Ids, seen.Groups + 1);
+                }
+                else
+                {
+                    byTx[t] = (g, new SortedSet<string>(ids, StringComparer.Ordinal), 1);
+                }
+            }
+            foreach (var l in g.Ledger)
+            {
+                _ledState[l] = LedgerReserved;
+            }
+        }
+        foreach (var (t, (g, ids, groups)) in byTx)
+        {
+            var identical = groups == 1 && g.Tx.Length == 1
+                && conflicted.Where(o => o != g && o.Ledger.Intersect(g.Ledger).Any()).All(o => o.Tx.Length == 1 && Identical(o.Tx[0], t));
+            _results[t] = identical
+                ? Result(t, [.. ids], MatchOutcome.Duplicate, MatchReason.DuplicatePayment, g.Score, g.Diff, RuleNames[g.Rule], g.Key)
+                : Result(t, [.. ids], MatchOutcome.Ambiguous, MatchReason.Ambiguous, g.Score, g.Diff, RuleNames[g.Rule], g.Key);
+        }
+    }
+
+    // ---- one to one, level by level ----
+
+    private void DecideEdges()
+    {
+        var counts = new int[1002];
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            if (_edges[i].Score >= _r.ProposeThreshold)
+            {
+                counts[_edges[i].Score]++;
+            }
+        }
+        // counting sort, highest score first
+        var startOf = new int[1002];
+        var pos = 0;
+        for (var s = 1000; s >= 0; s--)
+        {
+            startOf[s] = pos;
+            pos += counts[s];
+        }
+        var order = new int[pos];
+        var cursor = (int[])startOf.Clone();
+        for (var i = 0; i < _edgeCount; i++)
+        {
+            var s = _edges[i].Score;
+            if (s >= _r.ProposeThreshold)
+            {
+                order[cursor[s]++] = i;
+            }
+        }
+
+        var txCount = new int[_tx.Length];
+        var ledCount = new int[_led.Length];
+        var ledRep = new int[_led.Length];
+        var ledSame = new bool[_led.Length];
+        var active = new List<int>();
+        Dictionary<int, List<int>>? tied = null;
+        for (var s = 1000; s >= _r.ProposeThreshold; s--)
+        {
+            var from = startOf[s];
+            var to = from + counts[s];
+            if (from == to)
+            {
+                continue;
+            }
+            active.Clear();
+            for (var k = from; k < to; k++)
+            {
+                ref var e = ref _edges[order[k]];
+                if (_results[e.Tx] is not null)
+                {
+                    continue;
+                }
+                if (_ledState[e.Ledger] != LedgerFree)
+                {
+                    _lost[e.Tx] = true;
+                    continue;
+                }
+                active.Add(order[k]);
+                txCount[e.Tx]++;
+                if (ledCount[e.Ledger]++ == 0)
+                {
+                    ledRep[e.Ledger] = e.Tx;
+                    ledSame[e.Ledger] = true;
+                }
+                else
+                {
+                    ledSame[e.Ledger] &= Identical(e.Tx, ledRep[e.Ledger]);
+                }
+            }
+            foreach (var i in active)
+            {
+                ref var e = ref _edges[i];
+                if (txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
+                {
+                    var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+                    _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null);
+                }
+                else if (txCount[e.Tx] > 1)
+                {
+                    tied ??= [];
+                    if (!tied.TryGetValue(e.Tx, out var list))
+                    {
+                        tied[e.Tx] = list = [];
+                    }
+                    list.Add(i);
+                }
+                else
+                {
+                    var dup = ledSame[e.Ledger];
+                    _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], dup ? MatchOutcome.Duplicate : MatchOutcome.Ambiguous,
+                        dup ? MatchReason.DuplicatePayment : MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null);
+                }
+            }
+            foreach (var i in active)
+            {
+                ref var e = ref _edges[i];
+                _ledState[e.Ledger] = txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1 ? LedgerUsed : LedgerReserved;
+                txCount[e.Tx] = 0;
+                ledCount[e.Ledger] = 0;
+            }
+            if (tied is { Count: > 0 })
+            {
+                foreach (var (t, list) in tied)
+                {
+                    list.Sort((a, b) => string.CompareOrdinal(_led[_edges[a].Ledger].Id, _led[_edges[b].Ledger].Id));
+                    var e = _edges[list[0]];
+                    var ids = list.Select(i => _led[_edges[i].Ledger].Id).ToArray();
+                    _results[t] = Result(t, ids, MatchOutcome.Ambiguous, MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null);
+                }
+                tied.Clear();
+            }
+        }
+    }
+
+    // ---- bounded amount-sum search for what is left ----
+
+    private void SearchAmountSums()
+    {
+        if (!_r.AmountSumSearch)
+        {
+            return;
+        }
+        var left = new List<int>();
+        for (var t = 0; t < _tx.Length; t++)
+        {
+            if (_results[t] is null && _dupOf[t] < 0 && _bestScore[t] < _r.ProposeThreshold && _tx[t].AmountMinor != 0)
+            {
+                left.Add(t);
+            }
+        }
+        // leftovers compete for the same entries: a fixed order by id keeps the outcome independent of input order
+        left.Sort((a, b) => CompareIds(_tx[a], _tx[b]));
+        var pool = new List<int>(_r.MaxSubsetCandidates);
+        foreach (var t in left)
+        {
+            var tx = _tx[t];
+            var target = tx.AmountMinor;
+            pool.Clear();
+            var day = tx.ValueDate.DayNumber;
+            for (var d = day - _span; d <= day + _span && pool.Count < _r.MaxSubsetCandidates; d++)
+            {
+                if (!_buckets.TryGetValue(new BucketKey(tx.Currency, d), out var b))
+                {
+                    continue;
+                }
+                if (target > 0)
+                {
+                    // largest parts first: fewer parts are likelier
+                    for (var i = LowerBound(b.Amounts, target) - 1; i >= 0 && b.Amounts[i] > 0 && pool.Count < _r.MaxSubsetCandidates; i--)
+                    {
+                        if (_ledState[b.Ledger[i]] == LedgerFree)
+                        {
+                            pool.Add(b.Ledger[i]);
+                        }
+                    }
+                }
+                else
+                {
+                    for (var i = LowerBound(b.Amounts, target + 1); i < b.Amounts.Length && b.Amounts[i] < 0 && pool.Count < _r.MaxSubsetCandidates; i++)
+                    {
+                        if (_ledState[b.Ledger[i]] == LedgerFree)
+                        {
+                            pool.Add(b.Ledger[i]);
+                        }
+                    }
+                }
+            }
+            if (pool.Count >= 2)
+            {
+                TrySubset(t, pool);
+            }
+        }
+    }
+
+    private void TrySubset(int t, List<int> pool)
+    {
+        var tx = _tx[t];
+        var tol = _r.ToleranceFor(tx.AmountMinor);
+        var n = pool.Count;
+        for (var a = 0; a < n; a++)
+        {
+            for (var b = a + 1; b < n; b++)
+            {
+                var s2 = _led[pool[a]].AmountMinor + _led[pool[b]].AmountMinor;
+                if (Math.Abs(tx.AmountMinor - s2) <= tol && TakeSubset(t, [pool[a], pool[b]], s2, tol))
+                {
+                    return;
+                }
+                for (var c = b + 1; c < n; c++)
+                {
+                    var s3 = s2 + _led[pool[c]].AmountMinor;
+                    if (Math.Abs(tx.AmountMinor - s3) <= tol && TakeSubset(t, [pool[a], pool[b], pool[c]], s3, tol))
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private bool TakeSubset(int t, int[] members, long sum, long tol)
+    {
+        var tx = _tx[t];
+        var maxDays = 0;
+        foreach (var l in members)
+        {
+            maxDays = Math.Max(maxDays, MatchScoring.DayDistance(tx.ValueDate, _led[l].ValueDate, _business));
+        }
+        var diff = tx.AmountMinor - sum;
+        var (score, reason) = Combine(0, MatchScoring.AmountScore(diff, tol), maxDays, true);
+        if (score < _r.ProposeThreshold)
+        {
+            return false;
+        }
+        foreach (var l in members)
+        {
+            _ledState[l] = LedgerUsed;
+        }
+        // no key ties these entries to the payment, so the rule caps it below confirm: proposed, for a person to check
+        _results[t] = Result(t, SortedIds(members), MatchOutcome.Proposed, reason, score, diff,
+            RuleNames[RuleId(Kind.AmountSum, false, false)], "sum:" + tx.Provider + ":" + tx.ProviderTxId);
+        return true;
+    }
+
+    // ---- results ----
+
+    private MatchRun Finish()
+    {
+        var results = new MatchResult[_tx.Length];
+        for (var t = 0; t < _tx.Length; t++)
+        {
+            var tx = _tx[t];
+            if (_dupOf[t] >= 0)
+            {
+                results[t] = new MatchResult(tx.Provider, tx.ProviderTxId, [], MatchOutcome.Duplicate,
+                    ReasonNames[(int)MatchReason.DuplicateProviderTransaction], 0, 0, MatchRuleNames.Duplicate);
+                continue;
+            }
+            if (_results[t] is { } r)
+            {
+                results[t] = r;
+                continue;
+            }
+            var reason = _lost[t] ? MatchReason.CandidateTaken
+                : _bestScore[t] >= 0 ? _bestReason[t] == MatchReason.Matched ? MatchReason.BelowConfirmThreshold : _bestReason[t]
+                : MatchReason.NoCandidate;
+            results[t] = new MatchResult(tx.Provider, tx.ProviderTxId, [], MatchOutcome.Unmatched, ReasonNames[(int)reason],
+                Math.Max(0, _bestScore[t]), tx.AmountMinor, _bestScore[t] >= 0 ? RuleNames[_bestRule[t]] : MatchRuleNames.None);
+        }
+        var unmatched = new List<string>();
+        for (var l = 0; l < _led.Length; l++)
+        {
+            if (_ledState[l] != LedgerUsed)
+            {
+                unmatched.Add(_led[l].Id);
+            }
+        }
+        unmatched.Sort(StringComparer.Ordinal);
+        return new MatchRun(results, unmatched);
+    }
+
+    private MatchResult Result(int t, IReadOnlyList<string> ledgerIds, MatchOutcome outcome, MatchReason reason, int score, long diff, string rule, string? groupKey)
+        => new(_tx[t].Provider, _tx[t].ProviderTxId, ledgerIds, outcome, ReasonNames[(int)reason], score, diff, rule, groupKey);
+
+    private string[] SortedIds(int[] ledger)
+    {
+        var ids = new string[ledger.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = _led[ledger[i]].Id;
+        }
+        Array.Sort(ids, StringComparer.Ordinal);
+        return ids;
+    }
+
+    private bool Identical(int a, int b)
+    {
+        var x = _tx[a];
+        var y = _tx[b];
+        return x.AmountMinor == y.AmountMinor && x.FeeMinor == y.FeeMinor && x.ValueDate == y.ValueDate
+            && x.Currency == y.Currency && x.Provider == y.Provider && x.Account == y.Account
+            && x.EndToEndId == y.EndToEndId && x.BankReference == y.BankReference;
+    }
+
+    private static byte RuleId(Kind kind, bool net, bool converted) => (byte)(((int)kind * 4) + (net ? 1 : 0) + (converted ? 2 : 0));
+
+    private static string[] BuildRuleNames()
+    {
+        var names = new string[KindNames.Length * 4];
+        for (var k = 0; k < KindNames.Length; k++)
+        {
+            names[k * 4] = KindNames[k];
+            names[(k * 4) + 1] = KindNames[k] + MatchRuleNames.NetSuffix;
+            names[(k * 4) + 2] = KindNames[k] + MatchRuleNames.ConvertedSuffix;
+            names[(k * 4) + 3] = KindNames[k] + MatchRuleNames.NetSuffix + MatchRuleNames.ConvertedSuffix;
+        }
+        return names;
+    }
+
+    private static int CompareIds(ProviderTransaction a, ProviderTransaction b)
+    {
+        var c = string.CompareOrdinal(a.Provider, b.Provider);
+        return c != 0 ? c : string.CompareOrdinal(a.ProviderTxId, b.ProviderTxId);
+    }
+
+    private static int CompareContent(ProviderTransaction a, ProviderTransaction b)
+    {
+        var c = a.AmountMinor.CompareTo(b.AmountMinor);
+        if (c == 0) { c = a.FeeMinor.CompareTo(b.FeeMinor); }
+        if (c == 0) { c = a.ValueDate.CompareTo(b.ValueDate); }
+        if (c == 0) { c = string.CompareOrdinal(a.Currency, b.Currency); }
+        if (c == 0) { c = string.CompareOrdinal(a.Account, b.Account); }
+        if (c == 0) { c = string.CompareOrdinal(a.EndToEndId, b.EndToEndId); }
+        if (c == 0) { c = string.CompareOrdinal(a.BankReference, b.BankReference); }
+        if (c == 0) { c = string.CompareOrdinal(a.GroupId, b.GroupId); }
+        return c;
+    }
+
+    private sealed class TxIdComparer(ProviderTransaction[] tx) : IEqualityComparer<int>
+    {
+        public bool Equals(int a, int b)
+            => string.Equals(tx[a].ProviderTxId, tx[b].ProviderTxId, StringComparison.Ordinal)
+                && string.Equals(tx[a].Provider, tx[b].Provider, StringComparison.Ordinal);
+
+        public int GetHashCode(int a) => HashCode.Combine(tx[a].Provider.GetHashCode(StringComparison.Ordinal), tx[a].ProviderTxId.GetHashCode(StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,119 @@
+using ProviderNames = Recon.Core.Domain.Providers;
+
+namespace Recon.Core.RateLimiting;
+
+/// <summary>What a bucket is counted per.</summary>
+public enum BucketScope
+{
+    /// <summary>One bucket for the whole provider (Stripe's global limit, Plaid's per-client limit, a bank).</summary>
+    Provider,
+
+    /// <summary>One bucket per endpoint (Stripe's per-endpoint limit).</summary>
+    Endpoint,
+
+    /// <summary>One bucket per caller-given scope (Plaid's per-item limit: the scope is the item id).</summary>
+    Scope,
+}
+
+/// <summary>One bucket of a provider.</summary>
+public sealed class BucketOptions
+{
+    /// <summary>Part of the Redis key; letters, digits, '-' and '_'.</summary>
+    public string Name { get; set; } = "";
+
+    public BucketScope Scope { get; set; } = BucketScope.Provider;
+
+    /// <summary>Requests per second Recon allows itself: below the provider's limit, so a burst of others never tips it over.</summary>
+    public decimal RatePerSecond { get; set; }
+
+    /// <summary>Burst in tokens. Defaults use the provider's limit minus the rate, so any one second admits at most the provider's limit.</summary>
+    public int Capacity { get; set; }
+
+    internal TokenBucketLimit ToLimit(string provider)
+    {
+        try
+        {
+            return TokenBucketLimit.Create(Capacity, RatePerSecond);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new InvalidOperationException(
+                $"{RateLimitOptions.SectionName}:Providers:{provider}: bucket '{Name}' is invalid: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>The buckets that govern one provider; an acquire takes from all of them at once.</summary>
+public sealed class ProviderRateLimitOptions
+{
+    public List<BucketOptions> Buckets { get; set; } = [];
+}
+
+/// <summary>Token-bucket limits, bound from <c>Recon:RateLimits</c>.</summary>
+/// <remarks>
+/// A provider present in configuration replaces its default entirely (binding a list merges item by item, which would
+/// mix configured and default buckets), so <see cref="Providers"/> starts empty and <see cref="ResolveProviders"/>
+/// lays it over <see cref="Defaults"/>.
+/// </remarks>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "Recon:RateLimits";
+
+    /// <summary>Prefix of every Redis key, so several deployments (or tests) can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "recon:rl";
+
+    /// <summary>Pause after a 429 without Retry-After: one second, the window providers count in.</summary>
+    public TimeSpan DefaultPause { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest pause honoured: a Retry-After beyond 5 minutes is more likely a bug than a plan, and a batch has a 30 s window anyway.</summary>
+    public TimeSpan MaxPause { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Configured providers (by name, e.g. <c>stripe</c>); each replaces its default.</summary>
+    public Dictionary<string, ProviderRateLimitOptions> Providers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Stripe: global 95% of 100 req/s, per endpoint 95% of 25 req/s (live-mode limits). Plaid: per client and per item
+    /// (values from Plaid's published /transactions/sync limits, per minute, expressed per second; check your contract).
+    /// Banks: each its own bucket, conservative until a bank states its limit.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ProviderRateLimitOptions> Defaults { get; } = new Dictionary<string, ProviderRateLimitOptions>(StringComparer.Ordinal)
+    {
+        [ProviderNames.Stripe] = new()
+        {
+            Buckets =
+            [
+                new() { Name = "global", Scope = BucketScope.Provider, RatePerSecond = 95m, Capacity = 5 },
+                new() { Name = "endpoint", Scope = BucketScope.Endpoint, RatePerSecond = 23.75m, Capacity = 1 },
+            ],
+        },
+        [ProviderNames.Plaid] = new()
+        {
+            Buckets =
+            [
+                // 2,500 per minute per client, 50 per minute per item, at 95%
+                new() { Name = "client", Scope = BucketScope.Provider, RatePerSecond = 39.583m, Capacity = 2 },
+                new() { Name = "item", Scope = BucketScope.Scope, RatePerSecond = 0.791m, Capacity = 1 },
+            ],
+        },
+        [ProviderNames.BankA] = new() { Buckets = [new() { Name = "bank", Scope = BucketScope.Provider, RatePerSecond = 9.5m, Capacity = 1 }] },
+        [ProviderNames.BankB] = new() { Buckets = [new() { Name = "bank", Scope = BucketScope.Provider, RatePerSecond = 9.5m, Capacity = 1 }] },
+    };
+
+    /// <summary>Defaults overlaid with configured providers.</summary>
+    public IReadOnlyDictionary<string, ProviderRateLimitOptions> ResolveProviders()
+    {
+        var all = new Dictionary<string, ProviderRateLimitOptions>(Defaults, StringComparer.Ordinal);
+        foreach (var (name, provider) in Providers)
+        {
+            all[name] = provider;
+        }
+        return all;
+    }
+
+    /// <summary>The pause for a 429: Retry-After when the provider sent one, else <see cref="DefaultPause"/>; at most <see cref="MaxPause"/>.</summary>
+    public TimeSpan PauseFor(TimeSpan? retryAfter)
+    {
+        var pause = retryAfter is { } r && r > TimeSpan.Zero ? r : DefaultPause;
+        return pause > MaxPause ? MaxPause : pause;
+    }
+}

@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Configuration;
+using Recon.Core.Domain;
+using Recon.Core.RateLimiting;
+using Recon.Core.RateLimiting.Redis;
+using Recon.Tests.Infrastructure;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace Recon.Tests.RateLimiting;
+
+/// <summary>The limiter against the shared local Redis; every test uses its own key prefix.</summary>
+public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
+{
+    private const string Provider = "sandbox";
+
+    private static RateLimitOptions Options(string prefix, params BucketOptions[] buckets) => new()
+    {
+        KeyPrefix = prefix,
+        Providers = { [Provider] = new ProviderRateLimitOptions { Buckets = [.. buckets] } },
+    };
+
+    private static string NewPrefix() => $"test:rl:{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task EightClients_HammerOneBucketForTenSeconds_AdmitWithinBoundsEvenAcrossScriptFlush()
+    {
+        // 500/s with a 0.5 s burst: clients that wait the returned time never let the bucket overflow, so the lower
+        // bound holds on a loaded machine unless every client stalls for half a second at once.
+        const decimal ratePerSecond = 500m;
+        const int capacity = 250;
+        const int clients = 8;
+        var runFor = TimeSpan.FromSeconds(10);
+        var prefix = NewPrefix();
+        var options = Options(prefix, new BucketOptions { Name = "one", RatePerSecond = ratePerSecond, Capacity = capacity });
+
+        var admin = await ConnectionMultiplexer.ConnectAsync(TestStack.Redis + ",allowAdmin=true");
+        await using var _ = admin;
+        var connections = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => RedisConnectionFactory.ConnectAsync(TestStack.Redis)));
+        var limiters = connections.Select(c => new RedisProviderRateLimiter(c, options)).ToArray();
+        try
+        {
+            // warm up (JIT, connection) on another provider's bucket: a bucket starts full, so time spent before the
+            // first acquire would count in "elapsed" without ever being admittable
+            var warmUp = Options(NewPrefix(), new BucketOptions { Name = "warm", RatePerSecond = 1000m, Capacity = 1000 });
+            await Task.WhenAll(connections.Select(c => new RedisProviderRateLimiter(c, warmUp).TryAcquireAsync(Provider, "list", null, 1, default).AsTask()));
+            var startMicros = await RedisMicrosAsync(admin);
+            var admitted = new long[clients];
+            var refused = new long[clients];
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var flush = Task.Run(async () =>
+            {
+                await Task.Delay(runFor / 2);
+                await admin.GetServer(admin.GetEndPoints()[0]).ScriptFlushAsync();
+            });
+            await Task.WhenAll(limiters.Select((limiter, i) => Task.Run(async () =>
+            {
+                while (stopwatch.Elapsed < runFor)
+                {
+                    var decision = await limiter.TryAcquireAsync(Provider, "list", null, 1, CancellationToken.None);
+                    if (decision.Granted)
+                    {
+                        admitted[i]++;
+                    }
+                    else
+                    {
+                        refused[i]++;
+                        await Task.Delay(decision.RetryAfter);
+                    }
+                }
+            })));
+            await flush;
+            var endMicros = await RedisMicrosAsync(admin);
+
+            var total = admitted.Sum();
+            var elapsedSeconds = (endMicros - startMicros) / 1_000_000m;
+            var ceiling = capacity + (ratePerSecond * elapsedSeconds);
+            var floor = capacity + (0.97m * ratePerSecond * elapsedSeconds);
+            output.WriteLine($"admitted {total} of ceiling {ceiling:0.0} ({total / ceiling:0.0000}) over {elapsedSeconds:0.000} s (Redis TIME); refused {refused.Sum()}; script reloads {limiters.Sum(l => l.ScriptReloads)}");
+            Assert.True(total <= ceiling, $"admitted {total} > capacity + rate × elapsed = {ceiling:0.0} over {elapsedSeconds:0.000} s");
+            Assert.True(total >= floor, $"admitted {total} < {floor:0.0} (97%) over {elapsedSeconds:0.000} s; refused {refused.Sum()}");
+            Assert.True(admitted.Count(a => a > 0) >= clients / 2, $"only {admitted.Count(a => a > 0)} of {clients} clients were ever admitted");
+            // the flush really happened mid-run: some client met NOSCRIPT and fell back to EVAL
+            Assert.True(limiters.Sum(l => l.ScriptReloads) >= 1, "no client saw NOSCRIPT after SCRIPT FLUSH");
+        }
+        finally
+        {
+            foreach (var c in connections)
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Hierarchy_EndpointOrGlobalShort_RefusesWithoutTakingFromTheOther()
+    {
+        var prefix = NewPrefix();
+        // rates so slow that nothing refills during the test: the answers do not depend on timing
+        var options = Options(prefix,
+            new BucketOptions { Name = "global", Scope = BucketScope.Provider, RatePerSecond = 0.001m, Capacity = 3 },
+            new BucketOptions { Name = "endpoint", Scope = BucketScope.Endpoint, RatePerSecond = 0.001m, Capacity = 1 });
+        await using var redis = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        var limiter = new RedisProviderRateLimiter(redis, options);
+
+        Assert.True((await limiter.TryAcquireAsync(Provider, "charges", null, 1, default)).Granted);
+        var endpointShort = await limiter.TryAcquireAsync(Provider, "charges", null, 1, default);
+        Assert.False(endpointShort.Granted);
+        Assert.InRange(endpointShort.RetryAfter, TimeSpan.FromSeconds(990), TimeSpan.FromSeconds(1000));
+        Assert.True((await limiter.TryAcquireAsync(Provider, "payouts", null, 1, default)).Granted);   // global still had 2
+        Assert.True((await limiter.TryAcquireAsync(Provider, "refunds", null, 1, default)).Granted);   // global now 0
+        var globalShort = await limiter.TryAcquireAsync(Provider, "balance", null, 1, default);
+        Assert.False(globalShort.Granted);
+
+        var db = redis.GetDatabase();
+        Assert.False(await db.KeyExistsAsync($"{prefix}:{{{Provider}}}:endpoint:balance"), "a refused acquire charged the endpoint bucket");
+        foreach (var key in new[] { "global", "endpoint:charges", "endpoint:payouts", "endpoint:refunds" })
+        {
+            var ttl = await db.KeyTimeToLiveAsync($"{prefix}:{{{Provider}}}:{key}");
+            Assert.True(ttl > TimeSpan.Zero, $"{key} has no TTL");
+        }
+    }
+
+    [Fact]
+    public async Task Pause_After429_StopsEveryClientUntilItEndsByItself()
+    {
+        var prefix = NewPrefix();
+        var options = Options(prefix, new BucketOptions { Name = "b", RatePerSecond = 1000m, Capacity = 100 });
+        await using var a = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        await using var b = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        var worker1 = new RedisProviderRateLimiter(a, options);
+        var worker2 = new RedisProviderRateLimiter(b, options);
+
+        await worker1.PauseAsync(Provider, TimeSpan.FromMilliseconds(800), default);
+        var seenBy2 = await worker2.TryAcquireAsync(Provider, "list", null, 1, default);
+        Assert.False(seenBy2.Granted);
+        Assert.InRange(seenBy2.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(800));
+
+        // a shorter pause from another worker does not cut the longer one short
+        await worker2.PauseAsync(Provider, TimeSpan.FromMilliseconds(1), default);
+        Assert.False((await worker1.TryAcquireAsync(Provider, "list", null, 1, default)).Granted);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        RateLimitDecision decision;
+        do
+        {
+            decision = await worker2.TryAcquireAsync(Provider, "list", null, 1, default);
+            if (!decision.Granted)
+            {
+                await Task.Delay(decision.RetryAfter);
+            }
+        }
+        while (!decision.Granted && DateTime.UtcNow < deadline);
+        Assert.True(decision.Granted, "the pause never ended");
+        Assert.False(await a.GetDatabase().KeyExistsAsync($"{prefix}:{{{Provider}}}:pause"));
+    }
+
+    [Fact]
+    public async Task Defaults_StripeAndPlaid_NeedEndpointAndScope()
+    {
+        var options = new RateLimitOptions { KeyPrefix = NewPrefix() };
+        await using var redis = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        var limiter = new RedisProviderRateLimiter(redis, options);
+
+        Assert.True((await limiter.TryAcquireAsync(Providers.Stripe, "charges", null, 1, default)).Granted);
+        // Stripe's per-endpoint burst is one call; the next waits 1/23.75 s
+        var next = await limiter.TryAcquireAsync(Providers.Stripe, "charges", null, 1, default);
+        Assert.False(next.Granted);
+        Assert.InRange(next.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromMicroseconds(42_106));
+
+        Assert.True((await limiter.TryAcquireAsync(Providers.Plaid, "transactions/sync", "item-1", 1, default)).Granted);
+        Assert.True((await limiter.TryAcquireAsync(Providers.Plaid, "transactions/sync", "item-2", 1, default)).Granted);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await limiter.TryAcquireAsync(Providers.Plaid, "transactions/sync", null, 1, default));
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(async () => await limiter.TryAcquireAsync("nobody", "x", null, 1, default));
+        Assert.Contains("Recon:RateLimits:Providers", unknown.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await limiter.TryAcquireAsync(Providers.Stripe, "charges", null, 2, default));
+    }
+
+    [Fact]
+    public void Options_BoundFromConfiguration_ReplaceTheDefaultOfThatProviderOnly()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Recon:RateLimits:KeyPrefix"] = "prod:rl",
+            ["Recon:RateLimits:Providers:stripe:Buckets:0:Name"] = "global",
+            ["Recon:RateLimits:Providers:stripe:Buckets:0:RatePerSecond"] = "23.75",
+            ["Recon:RateLimits:Providers:stripe:Buckets:0:Capacity"] = "2",
+        }).Build();
+        var options = new RateLimitOptions();
+        ConfigurationBinder.Bind(configuration.GetSection(RateLimitOptions.SectionName), options);
+        var providers = options.ResolveProviders();
+        Assert.Equal("prod:rl", options.KeyPrefix);
+        var stripe = Assert.Single(providers[Providers.Stripe].Buckets);
+        Assert.Equal(23.75m, stripe.RatePerSecond);
+        Assert.Equal(2, providers[Providers.Plaid].Buckets.Count);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.PauseFor(TimeSpan.FromSeconds(3)));
+        Assert.Equal(options.DefaultPause, options.PauseFor(null));
+        Assert.Equal(options.MaxPause, options.PauseFor(TimeSpan.FromHours(1)));
+    }
+
+    private static async Task<long> RedisMicrosAsync(IConnectionMultiplexer redis)
+    {
+        var time = await redis.GetServer(redis.GetEndPoints()[0]).TimeAsync();
+        return (time - DateTime.UnixEpoch).Ticks / 10;
+    }
+}
