@@ -28,6 +28,7 @@ namespace Recon.Tests.Pipeline;
 /// and date instead of confirming them. What must hold exactly is structural: every posted provider transaction has
 /// exactly one verdict from a finished batch, and no ledger entry is matched twice.
 /// </remarks>
+[Collection(ExclusiveServerLoad.Name)]
 public sealed class PipelineEndToEndTests(ITestOutputHelper output)
 {
     private const double MinPrecision = 0.98;
