@@ -16,6 +16,7 @@ public sealed class SpikeBenchTests
             ["Recon:Database:ConnectionString"] = TestStack.PgBouncerConnectionString,
             ["Recon:Database:AdminConnectionString"] = TestStack.DirectConnectionString,
             ["Recon:Redis:Configuration"] = TestStack.Redis,
+            ["Recon:Storage:ConnectionString"] = TestStack.Storage,
         }).Build();
         // a couple of seconds of arrivals: 0.03 of the default phases
         var workload = new SpikeWorkloadOptions { Scale = 0.03, Seed = 7 };
