@@ -75,7 +75,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
                 {
                     received = await fifo.ReceiveMessagesAsync(ReceiveBatch, Lease, stop.Token).ConfigureAwait(false);
                 }
-                catch (RequestFailedException)
+                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, stop.Token))
                 {
                     // Azurite busy: ask again after the polling interval
                     received = [];
@@ -104,7 +104,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
         {
             await fifo.DeleteIfExistsAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, CancellationToken.None))
         {
             // Azurite runs in memory: a queue left behind goes with it, and must not mask the run's outcome
         }
@@ -186,9 +186,9 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
                 await fifo.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: ct).ConfigureAwait(false);
             }
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, ct))
         {
-            // the lease ended first: the message comes back by itself
+            // the lease ended first or Azurite did not answer: the message comes back by itself when its lease ends
         }
         catch (OperationCanceledException)
         {
@@ -202,9 +202,9 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
         {
             await fifo.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct).ConfigureAwait(false);
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, ct))
         {
-            // the lease ended first: the message comes back and its posting finds the batch already done
+            // the lease ended first or Azurite did not answer: the message comes back and its posting finds the batch done
         }
     }
 

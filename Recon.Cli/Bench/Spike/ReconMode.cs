@@ -12,7 +12,7 @@ using Stripe;
 namespace Recon.Cli.Bench.Spike;
 
 /// <summary>
-/// The "after" column, driven by in-process workers standing in for one worker instance: batches go onto real Azurite
+/// The "after" column, driven by in-process workers standing in for the worker instances: batches go onto real Azurite
 /// recon-high / recon-low queues (<see cref="PriorityQueueClient"/>: high first, guaranteed low share, leases, poison);
 /// a dispatcher leases up to <see cref="BatchesInFlight"/> of them; one token pump per endpoint asks the Redis bucket and
 /// waits exactly the time it names (the bench's stand-in for AcquireTokens + a durable timer: the waiting batch holds no
@@ -137,7 +137,7 @@ public sealed class ReconMode : ISpikeMode
                 {
                     await _queues.DeleteQueueAsync(name, CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (RequestFailedException)
+                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, CancellationToken.None))
                 {
                     // Azurite runs in memory: a queue left behind goes with it, and must not mask the run's outcome
                 }
@@ -187,7 +187,7 @@ public sealed class ReconMode : ISpikeMode
                 {
                     leased = await run.Queue.DequeueAsync(free, Lease, run.Stop).ConfigureAwait(false);
                 }
-                catch (RequestFailedException)
+                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, run.Stop))
                 {
                     // Azurite busy: ask again after the polling interval
                     leased = [];
@@ -325,7 +325,7 @@ public sealed class ReconMode : ISpikeMode
             {
                 await message.CompleteAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RequestFailedException or InvalidOperationException && !ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is InvalidOperationException || SpikeArrivals.IsQueueFailure(ex, ct))
             {
                 // the lease ended first: the message comes back and its posting finds the batch already done
             }
@@ -367,7 +367,7 @@ public sealed class ReconMode : ISpikeMode
                 await message.AbandonAsync(reason, RetryDelay, run.Stop).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is RequestFailedException or InvalidOperationException && !run.Stop.IsCancellationRequested)
+        catch (Exception ex) when (ex is InvalidOperationException || SpikeArrivals.IsQueueFailure(ex, run.Stop))
         {
             // the lease ended first: the message comes back by itself
         }

@@ -49,6 +49,21 @@ public static class SpikeArrivals
         await Task.WhenAll(sends).ConfigureAwait(false);
     }
 
+    /// <summary>A storage-queue call that failed rather than being cancelled by the run: an error answer, a network
+    /// failure, or the SDK's own timeout (its retries give up with an <see cref="AggregateException"/>).</summary>
+    public static bool IsQueueFailure(Exception ex, CancellationToken ct)
+        => ex is RequestFailedException or HttpRequestException or AggregateException || (ex is OperationCanceledException && !ct.IsCancellationRequested);
+
+    /// <summary>The bench's queue clients: a network timeout of 10 s (the SDK's 100 s would let one stuck call outlive
+    /// a phase of the run), three retries.</summary>
+    public static Azure.Storage.Queues.QueueClientOptions QueueOptions()
+    {
+        var options = new Azure.Storage.Queues.QueueClientOptions();
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+        options.Retry.MaxRetries = 3;
+        return options;
+    }
+
     private static async Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
@@ -63,7 +78,7 @@ public static class SpikeArrivals
                 // the deadline: reported as lost
                 return;
             }
-            catch (Exception ex) when (ex is RequestFailedException or HttpRequestException)
+            catch (Exception ex) when (IsQueueFailure(ex, ct))
             {
                 if (attempt >= MaxSendAttempts)
                 {

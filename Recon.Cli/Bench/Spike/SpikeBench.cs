@@ -68,7 +68,7 @@ public static class SpikeBench
         Action<string> log, SpikeDatabase database, SandboxStripeHost sandbox, RedisProviderRateLimiter limiter, List<DatabaseBulkhead> bulkheads,
         ConnectionBudget budget, string storage, CancellationToken cancellationToken)
     {
-        var queues = new QueueServiceClient(storage);
+        var queues = new QueueServiceClient(storage, SpikeArrivals.QueueOptions());
         // the matcher's rules as configured (Recon:Matching), the defaults otherwise: both modes match the same way
         var matching = configuration.GetSection("Recon:Matching");
         var matcher = new Matcher(matching.Exists() ? MatchRules.FromConfiguration(matching) : new MatchRules());
