@@ -32,6 +32,12 @@ public sealed class ReconMode : ISpikeMode
     /// 2-core machine under load runs late (measured 2.65 ms on average); the asks inside it cost a Redis round trip each.</summary>
     private static readonly TimeSpan TimerMargin = TimeSpan.FromMilliseconds(3);
 
+    /// <summary>How long the workers get to stop once the run is over before they are left behind: 30 s.</summary>
+    private static readonly TimeSpan ShutdownAllowance = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the pump waits before asking Redis again after a failed call: 50 ms, about one token's interval.</summary>
+    private static readonly TimeSpan RedisRetryDelay = TimeSpan.FromMilliseconds(50);
+
     /// <summary>A failed attempt comes back after 1 s (queue visibility is whole seconds).</summary>
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
@@ -84,6 +90,7 @@ public sealed class ReconMode : ISpikeMode
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(recorder);
         _recorder = recorder;
+        _unexpected = 0;
         _byBatch = jobs.ToDictionary(j => j.BatchId, StringComparer.Ordinal);
         lock (_running)
         {
@@ -127,7 +134,15 @@ public sealed class ReconMode : ISpikeMode
             {
                 all = [.. _running, .. workers];
             }
-            await Task.WhenAll(all).ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(all).WaitAsync(ShutdownAllowance, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // whatever is still running is reported as lost; the run must end
+                Unexpected($"{all.Count(t => !t.IsCompleted)} workers still running {ShutdownAllowance.TotalSeconds:0} s after the run stopped");
+            }
         }
         finally
         {
@@ -187,9 +202,13 @@ public sealed class ReconMode : ISpikeMode
                 {
                     leased = await run.Queue.DequeueAsync(free, Lease, run.Stop).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, run.Stop))
+                catch (Exception ex) when (ex is not OperationCanceledException || !run.Stop.IsCancellationRequested)
                 {
-                    // Azurite busy: ask again after the polling interval
+                    // Azurite busy (or worse, then said on stderr): ask again after the polling interval
+                    if (!SpikeArrivals.IsQueueFailure(ex, run.Stop))
+                    {
+                        Unexpected($"dispatcher: {ex.GetType().Name}: {ex.Message}");
+                    }
                     leased = [];
                 }
                 if (leased.Count < free)
@@ -230,7 +249,18 @@ public sealed class ReconMode : ISpikeMode
                 // bounded by the run's token: every wait is the one the bucket (or a provider's Retry-After) asked for
                 while (true)
                 {
-                    var decision = await _rateLimiter.TryAcquireAsync(Providers.Stripe, endpoint, null, 1, run.Stop).ConfigureAwait(false);
+                    RateLimitDecision decision;
+                    try
+                    {
+                        decision = await _rateLimiter.TryAcquireAsync(Providers.Stripe, endpoint, null, 1, run.Stop).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Redis slow or unreachable: no token means no call; say so and ask again shortly, the pump must not die
+                        Unexpected($"token bucket: {ex.GetType().Name}: {ex.Message}");
+                        await Task.Delay(RedisRetryDelay, run.Stop).ConfigureAwait(false);
+                        continue;
+                    }
                     if (decision.Granted)
                     {
                         break;
@@ -334,6 +364,24 @@ public sealed class ReconMode : ISpikeMode
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // the deadline: reported as lost
+        }
+        catch (Exception ex)
+        {
+            // anything else is a bench bug or a broken dependency: say what, and give the batch back to its queue so
+            // nothing is lost and the in-flight place is freed
+            Unexpected($"batch {job.BatchId}: {ex.GetType().Name}: {ex.Message}");
+            await SettleFailedAsync(work, run, $"unexpected: {ex.GetType().Name}").ConfigureAwait(false);
+        }
+    }
+
+    private int _unexpected;
+
+    /// <summary>Writes the first few unexpected failures to stderr, so a stalled run says why.</summary>
+    private void Unexpected(string what)
+    {
+        if (Interlocked.Increment(ref _unexpected) <= 20)
+        {
+            Console.Error.WriteLine($"recon bench: recon: {what}");
         }
     }
 
