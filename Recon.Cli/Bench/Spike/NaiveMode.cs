@@ -35,6 +35,9 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
     /// <summary>The trigger's lease on a message it is working on: 10 minutes, the Functions queue trigger's default.</summary>
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
 
+    /// <summary>How long deliveries get to stop after the hard end before they are left behind: 30 s, as in the recon mode.</summary>
+    private static readonly TimeSpan ShutdownAllowance = TimeSpan.FromSeconds(30);
+
     private SpikeRecorder _recorder = null!;
     private Dictionary<string, SpikeJob> _byBatch = [];
 
@@ -96,10 +99,20 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // the deadline: whatever is unfinished is reported as lost
+            // the hard end (last arrival + drain allowance): redeliveries are immediate, so without it a storm could run
+            // on for ever; whatever is unfinished is reported as batches_unfinished_at_deadline
         }
         await stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(running.Append(arrivals)).ConfigureAwait(false);
+        try
+        {
+            // the hard end holds even for deliveries stuck in a driver or queue call that ignores cancellation: they
+            // are left behind (their jobs count as unfinished at the deadline) and their Azurite is killed with the mode
+            await Task.WhenAll(running.Append(arrivals)).WaitAsync(ShutdownAllowance, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine($"naive: {running.Count(t => !t.IsCompleted)} deliveries still running {ShutdownAllowance.TotalSeconds:0} s after the hard end; left behind");
+        }
         try
         {
             await fifo.DeleteIfExistsAsync(CancellationToken.None).ConfigureAwait(false);

@@ -73,10 +73,17 @@ public static class SpikeBench
         var matching = configuration.GetSection("Recon:Matching");
         var matcher = new Matcher(matching.Exists() ? MatchRules.FromConfiguration(matching) : new MatchRules());
 
+        // each mode on its own fresh Azurite (the one ./recon up installs): the naive mode's storm of immediate
+        // redeliveries leaves a single-process Azurite busy for minutes, which must not slow the recon run after it
+        var azurite = AzuriteProcess.FindBinary(configuration["RECON_ROOT"] ?? Environment.GetEnvironmentVariable("RECON_ROOT"));
+        if (azurite is null)
+        {
+            log("no Azurite binary under .tools (./recon up installs it): both modes use the stack's Azurite, one after the other");
+        }
         var all = new Dictionary<string, ISpikeMode>(StringComparer.Ordinal)
         {
-            ["naive"] = new NaiveMode(database, sandbox.Caller(rateLimiter: null), matcher, queues),
-            ["recon"] = new ReconMode(bulkheads, limiter, sandbox.Caller(limiter), matcher, queues, budget),
+            ["naive"] = new AzuriteIsolatedMode(q => new NaiveMode(database, sandbox.Caller(rateLimiter: null), matcher, q), queues, azurite),
+            ["recon"] = new AzuriteIsolatedMode(q => new ReconMode(bulkheads, limiter, sandbox.Caller(limiter), matcher, q, budget), queues, azurite),
         };
         return await SpikeRunner.RunAsync(workload, SpikeLimits.Stripe(budget.Options.PgBouncerDefaultPoolSize), database, sandbox,
             modes.Select(m => all[m]).ToList(), command, log, cancellationToken).ConfigureAwait(false);
