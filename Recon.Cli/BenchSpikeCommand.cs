@@ -11,7 +11,7 @@ internal static class BenchSpikeCommand
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        double scale = 1;
+        double scale = SpikeWorkloadOptions.DefaultScale;
         string? output = null, chart = null, table = null;
         var modes = new List<string> { "naive", "recon" };
         for (var i = 0; i < args.Length; i++)

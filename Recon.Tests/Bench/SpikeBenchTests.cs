@@ -17,6 +17,7 @@ public sealed class SpikeBenchTests
             ["Recon:Database:ConnectionString"] = TestStack.PgBouncerConnectionString,
             ["Recon:Database:AdminConnectionString"] = TestStack.DirectConnectionString,
             ["Recon:Redis:Configuration"] = TestStack.Redis,
+            ["Recon:Storage:ConnectionString"] = TestStack.Storage,
         }).Build();
         // a couple of seconds of arrivals: 0.03 of the default phases
         var workload = new SpikeWorkloadOptions { Scale = 0.03, Seed = 7 };
@@ -44,9 +45,13 @@ public sealed class SpikeBenchTests
                 var jobs = run.GetProperty("jobs").GetInt32();
                 Assert.True(jobs > 0);
                 // every job is accounted for: completed, failed or (at the deadline) lost
-                Assert.Equal(jobs, run.GetProperty("batches_completed").GetInt32() + run.GetProperty("batches_failed").GetInt32() + run.GetProperty("batches_lost").GetInt32());
+                Assert.Equal(jobs, run.GetProperty("batches_completed").GetInt32() + run.GetProperty("batches_failed").GetInt32() + run.GetProperty("batches_unfinished_at_deadline").GetInt32());
                 Assert.True(run.GetProperty("provider_requests").GetInt64() >= run.GetProperty("provider_429").GetInt64());
                 Assert.True(run.GetProperty("floor_seconds").GetDouble() > 0);
+                // each mode ran on an Azurite of its own (./recon up installs the binary the bench starts)
+                Assert.StartsWith("its own Azurite process", run.GetProperty("azurite").GetString(), StringComparison.Ordinal);
+                Assert.True(run.GetProperty("deadline_seconds").GetDouble() > 0);
+                Assert.Equal(run.GetProperty("batches_unfinished_at_deadline").GetInt32() > 0, run.GetProperty("ended_at_deadline").GetBoolean());
             }
             // the recon mode loses nothing and its database agrees
             var recon = report.Run("recon")!;

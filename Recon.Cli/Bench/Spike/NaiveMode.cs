@@ -1,16 +1,21 @@
-using System.Threading.Channels;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
 using Npgsql;
 using Recon.Core.Ingestion;
+using Recon.Core.Matching;
+using Recon.Core.Queues;
 
 namespace Recon.Cli.Bench.Spike;
 
 /// <summary>
-/// The "before" column: one FIFO queue; every message gets its own task at once (a consumer that scales out with the
-/// queue); each task opens its own connection straight to PostgreSQL and keeps its transaction open across the provider
-/// call; a 429 is retried immediately a few times; a failed attempt goes back to the tail of the queue, up to
-/// <see cref="MaxDeliveries"/> deliveries (a storage queue's maxDequeueCount), after which the batch is failed.
+/// The "before" column: one FIFO queue (a real Azurite queue); every message gets its own task at once (a consumer that
+/// scales out with the queue); each task opens its own connection straight to PostgreSQL and keeps its transaction open
+/// across the provider call; a 429 is retried immediately a few times; a failed attempt makes the message visible again,
+/// up to <see cref="MaxDeliveries"/> deliveries (a storage queue's maxDequeueCount), after which the batch is failed.
+/// The posting itself is the same as Recon's (matcher, provider transaction store, reconciliation store).
 /// </summary>
-public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) : ISpikeMode
+public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, IMatcher matcher, QueueServiceClient queues) : ISpikeMode
 {
     /// <summary>A storage-queue trigger's default maxDequeueCount: after five deliveries the message is poisoned.</summary>
     public const int MaxDeliveries = 5;
@@ -21,24 +26,40 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
     /// <summary>How long a naive worker waits to connect before it counts a failure (Npgsql's default is 15 s).</summary>
     private const int ConnectTimeoutSeconds = 15;
 
-    private Channel<SpikeJob> _fifo = Channel.CreateUnbounded<SpikeJob>();
+    /// <summary>Azure Storage hands out at most 32 messages per receive.</summary>
+    private const int ReceiveBatch = 32;
+
+    /// <summary>How soon an empty queue is asked again: 100 ms, the Functions queue trigger's minimum polling interval.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The trigger's lease on a message it is working on: 10 minutes, the Functions queue trigger's default.</summary>
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long deliveries get to stop after the hard end before they are left behind: 30 s, as in the recon mode.</summary>
+    private static readonly TimeSpan ShutdownAllowance = TimeSpan.FromSeconds(30);
+
     private SpikeRecorder _recorder = null!;
+    private Dictionary<string, SpikeJob> _byBatch = [];
 
     public string Name => "naive";
 
     public string Description =>
-        $"direct to PostgreSQL (max_connections 100), no token bucket, {ImmediateRetries} immediate retries on 429, one FIFO queue, a task per message, {MaxDeliveries} deliveries";
+        $"direct to PostgreSQL (max_connections 100), no token bucket, {ImmediateRetries} immediate retries on 429, one FIFO Azurite queue, a task per message, {MaxDeliveries} deliveries";
 
     public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(recorder);
         _recorder = recorder;
-        _fifo = Channel.CreateUnbounded<SpikeJob>(new UnboundedChannelOptions { SingleReader = true });
+        _byBatch = jobs.ToDictionary(j => j.BatchId, StringComparer.Ordinal);
+        // a unique queue per run: two runs (or a test beside a bench) never share messages
+        var fifo = queues.GetQueueClient($"spike-{Guid.NewGuid().ToString("N")[..12]}-fifo");
+        await fifo.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(deadline);
         var running = new List<Task>();
-        var arrivals = Task.Run(() => ArriveAsync(jobs, stop.Token), CancellationToken.None);
+        var arrivals = Task.Run(() => SpikeArrivals.RunAsync(jobs, recorder,
+            (job, ct) => fifo.SendMessageAsync(BatchMessageCodec.Encode(SpikeArrivals.Message(job)), ct), stop.Token), CancellationToken.None);
         var connectionString = new NpgsqlConnectionStringBuilder(database.Direct)
         {
             // every worker is its own instance: no shared pool keeps the connection count down
@@ -52,50 +73,69 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
             // bounded: ends when every job has finished (completed or failed) or at the deadline
             while (_recorder.Finished < jobs.Count)
             {
-                var job = await _fifo.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
-                running.Add(Task.Run(() => DeliverAsync(job, connectionString, stop.Token), CancellationToken.None));
+                QueueMessage[] received;
+                try
+                {
+                    received = await fifo.ReceiveMessagesAsync(ReceiveBatch, Lease, stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, stop.Token))
+                {
+                    // Azurite busy: ask again after the polling interval
+                    received = [];
+                }
+                foreach (var message in received)
+                {
+                    running.Add(Task.Run(() => DeliverAsync(fifo, message, connectionString, stop.Token), CancellationToken.None));
+                }
                 if (running.Count > 4096)
                 {
                     running.RemoveAll(t => t.IsCompleted);
+                }
+                if (received.Length == 0)
+                {
+                    await Task.Delay(PollInterval, stop.Token).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // the deadline: whatever is unfinished is reported as lost
-        }
-        catch (ChannelClosedException)
-        {
-            // every job finished
+            // the hard end (last arrival + drain allowance): redeliveries are immediate, so without it a storm could run
+            // on for ever; whatever is unfinished is reported as batches_unfinished_at_deadline
         }
         await stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(running.Append(arrivals)).ConfigureAwait(false);
-    }
-
-    private async Task ArriveAsync(IReadOnlyList<SpikeJob> jobs, CancellationToken ct)
-    {
-        foreach (var job in jobs)
+        try
         {
-            var wait = job.ArrivalSeconds - _recorder.Now;
-            if (wait > 0)
-            {
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(wait), ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-            _recorder.Arrived(job);
-            _fifo.Writer.TryWrite(job);
+            // the hard end holds even for deliveries stuck in a driver or queue call that ignores cancellation: they
+            // are left behind (their jobs count as unfinished at the deadline) and their Azurite is killed with the mode
+            await Task.WhenAll(running.Append(arrivals)).WaitAsync(ShutdownAllowance, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine($"naive: {running.Count(t => !t.IsCompleted)} deliveries still running {ShutdownAllowance.TotalSeconds:0} s after the hard end; left behind");
+        }
+        try
+        {
+            await fifo.DeleteIfExistsAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, CancellationToken.None))
+        {
+            // Azurite runs in memory: a queue left behind goes with it, and must not mask the run's outcome
         }
     }
 
-    private async Task DeliverAsync(SpikeJob job, string connectionString, CancellationToken ct)
+    private async Task DeliverAsync(QueueClient fifo, QueueMessage message, string connectionString, CancellationToken ct)
     {
-        var delivery = _recorder.Attempt(job);
+        SpikeJob job;
+        try
+        {
+            job = _byBatch[BatchMessageCodec.Decode(message.Body.ToString()).Message.BatchId];
+        }
+        catch (MalformedBatchMessageException)
+        {
+            // the bench wrote every message itself: an unreadable one is a bug, and it must not stop the run
+            return;
+        }
+        _recorder.Attempt(job);
         try
         {
             using var demand = _recorder.ClientConnection();
@@ -108,16 +148,19 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
             {
                 // 53300 "sorry, too many clients already" is the one the story is about
                 _recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"connect: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
-                Redeliver(job, delivery);
+                await RedeliverAsync(fifo, message, job, ct).ConfigureAwait(false);
                 return;
             }
             await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
             await SpikePosting.MarkRunningAsync(conn, tx, job, ct).ConfigureAwait(false);
             var page = await CallWithImmediateRetriesAsync(job, ct).ConfigureAwait(false);
-            await SpikePosting.MatchAndPostAsync(conn, tx, job, page, ct).ConfigureAwait(false);
+            var completedNow = await SpikePosting.MatchAndPostAsync(conn, tx, job, page, matcher, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            _recorder.Completed(job);
-            CloseWhenAllFinished();
+            if (completedNow)
+            {
+                _recorder.Completed(job);
+            }
+            await DeleteQuietlyAsync(fifo, message, ct).ConfigureAwait(false);
         }
         catch (Exception) when (ct.IsCancellationRequested)
         {
@@ -127,38 +170,54 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider) :
         catch (NpgsqlException ex)
         {
             _recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : $"query: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}");
-            Redeliver(job, delivery);
+            await RedeliverAsync(fifo, message, job, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ProviderThrottledException or HttpRequestException or TimeoutException)
+        catch (Exception ex) when (ex is ProviderThrottledException or HttpRequestException or TimeoutException or Stripe.StripeException)
         {
-            Redeliver(job, delivery);
+            await RedeliverAsync(fifo, message, job, ct).ConfigureAwait(false);
         }
         catch (ObjectDisposedException ex)
         {
             // Npgsql under a connection storm: a connector broken by the server is disposed under the command using it
             _recorder.DbError($"driver: {ex.GetType().Name}");
-            Redeliver(job, delivery);
+            await RedeliverAsync(fifo, message, job, ct).ConfigureAwait(false);
         }
     }
 
-    private void CloseWhenAllFinished()
+    /// <summary>The trigger's failure path: visible again at once, or (the fifth delivery) removed and the batch failed.</summary>
+    private async Task RedeliverAsync(QueueClient fifo, QueueMessage message, SpikeJob job, CancellationToken ct)
     {
-        if (_recorder.Finished >= _recorder.Jobs.Count)
+        try
         {
-            _fifo.Writer.TryComplete();
+            if (message.DequeueCount >= MaxDeliveries)
+            {
+                _recorder.Failed(job);
+                await fifo.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await fifo.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, ct))
+        {
+            // the lease ended first or Azurite did not answer: the message comes back by itself when its lease ends
+        }
+        catch (OperationCanceledException)
+        {
+            // the deadline: reported as lost
         }
     }
 
-    private void Redeliver(SpikeJob job, int delivery)
+    private static async Task DeleteQuietlyAsync(QueueClient fifo, QueueMessage message, CancellationToken ct)
     {
-        if (delivery >= MaxDeliveries)
+        try
         {
-            _recorder.Failed(job);
-            CloseWhenAllFinished();
+            await fifo.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct).ConfigureAwait(false);
         }
-        else
+        catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, ct))
         {
-            _fifo.Writer.TryWrite(job);
+            // the lease ended first or Azurite did not answer: the message comes back and its posting finds the batch done
         }
     }
 

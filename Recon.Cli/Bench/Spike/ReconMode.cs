@@ -1,195 +1,460 @@
-using System.Collections.Concurrent;
+using Azure;
+using Azure.Storage.Queues;
 using Npgsql;
 using Recon.Core.Domain;
 using Recon.Core.Ingestion;
+using Recon.Core.Matching;
 using Recon.Core.Persistence;
+using Recon.Core.Queues;
 using Recon.Core.RateLimiting;
+using Stripe;
 
 namespace Recon.Cli.Bench.Spike;
 
 /// <summary>
-/// The "after" column: the Redis token bucket in front of every call (a refusal is a wait served on a timer, the
-/// job holds no worker thread and no connection while it waits), high-priority work dispatched first with a
-/// guaranteed low share, a capped number of batches in flight, and every posting through PgBouncer behind the bulkhead.
+/// The "after" column, driven by in-process workers standing in for the worker instances: batches go onto real Azurite
+/// recon-high / recon-low queues (<see cref="PriorityQueueClient"/>: high first, guaranteed low share, leases, poison);
+/// a dispatcher leases up to <see cref="BatchesInFlight"/> of them; one token pump per endpoint asks the Redis bucket and
+/// waits exactly the time it names (the bench's stand-in for AcquireTokens + a durable timer: the waiting batch holds no
+/// activity slot and no connection); FetchProviderPage and MatchAndPost run in <see cref="ActivitySlots"/> activity
+/// slots, postings through PgBouncer behind the bulkhead. Every size comes from the <see cref="ConnectionBudget"/>.
 /// </summary>
-/// <remarks>
-/// The priority queue here is an in-process stand-in (two FIFO lists, high first): the Azurite recon-high/recon-low
-/// client is being built on the throttle branch and replaces it when it lands.
-/// </remarks>
-public sealed class ReconMode(DatabaseBulkhead bulkhead, IProviderRateLimiter rateLimiter, ISpikeProvider provider) : ISpikeMode
+public sealed class ReconMode : ISpikeMode
 {
-    /// <summary>Batches in flight at once: enough to keep 71 req/s busy with ~100 ms calls and postings (about 10 per
-    /// endpoint), few enough that a high-priority batch does not have to outrace many low ones for each endpoint's next token.</summary>
-    public const int MaxInFlight = 32;
+    /// <summary>A lease as long as DTFx's default visibility timeout: far longer than a batch takes, so a message is
+    /// handed out again only after a crash.</summary>
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
 
-    /// <summary>One pick in this many goes to low priority even while high work waits, so low never starves.</summary>
-    public const int LowShareEvery = 10;
+    /// <summary>How soon an empty queue is asked again: 100 ms, the Functions queue trigger's minimum polling interval.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>A posting that fails (a dropped connection) is tried again this many times before the batch fails.</summary>
-    private const int MaxPostingAttempts = 5;
+    /// <summary>How much earlier than the bucket said the pump asks again: 3 ms, about what a timer fired on this
+    /// 2-core machine under load runs late (measured 2.65 ms on average); the asks inside it cost a Redis round trip each.</summary>
+    private static readonly TimeSpan TimerMargin = TimeSpan.FromMilliseconds(3);
 
-    private readonly ConcurrentQueue<SpikeJob> _high = new();
-    private readonly ConcurrentQueue<SpikeJob> _low = new();
+    /// <summary>How long the workers get to stop once the run is over before they are left behind: 30 s.</summary>
+    private static readonly TimeSpan ShutdownAllowance = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the pump waits before asking Redis again after a failed call: 50 ms, about one token's interval.</summary>
+    private static readonly TimeSpan RedisRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>A failed attempt comes back after 1 s (queue visibility is whole seconds).</summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly IReadOnlyList<DatabaseBulkhead> _bulkheads;
+    private readonly IProviderRateLimiter _rateLimiter;
+    private readonly ISpikeProvider _provider;
+    private readonly IMatcher _matcher;
+    private readonly QueueServiceClient _queues;
+    private readonly PriorityQueueOptions _queueOptions = new();
+    private readonly List<Task> _running = [];
     private SpikeRecorder _recorder = null!;
+    private Dictionary<string, SpikeJob> _byBatch = [];
+
+    /// <param name="bulkheads">One bulkhead (and Npgsql pool) per worker instance the bench stands in for, each of the
+    /// budget's per-instance size.</param>
+    public ReconMode(IReadOnlyList<DatabaseBulkhead> bulkheads, IProviderRateLimiter rateLimiter, ISpikeProvider provider, IMatcher matcher, QueueServiceClient queues, ConnectionBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(bulkheads);
+        ArgumentNullException.ThrowIfNull(budget);
+        if (bulkheads.Count == 0 || bulkheads.Any(b => b.Capacity != budget.ClientConnectionsPerInstance))
+        {
+            throw new ArgumentException($"one bulkhead per instance, each of the budget's {budget.ClientConnectionsPerInstance} connections", nameof(bulkheads));
+        }
+        _bulkheads = bulkheads;
+        _rateLimiter = rateLimiter;
+        _provider = provider;
+        _matcher = matcher;
+        _queues = queues;
+        ActivitySlots = bulkheads.Count * budget.Options.MaxConcurrentActivities;
+        BatchesInFlight = 2 * ActivitySlots;
+    }
+
+    /// <summary>Activities run at once: per instance the budget's MaxConcurrentActivities (host.json
+    /// maxConcurrentActivityFunctions, the same figure as its bulkhead and Npgsql pool), times the instances.</summary>
+    public int ActivitySlots { get; }
+
+    /// <summary>Batches leased at once: twice the activity slots, so every slot has a batch in it and one behind it
+    /// holding or awaiting its token (no slot idles between batches), while the line at each endpoint's token stays
+    /// short enough that a high batch leased now is served within a few tokens.</summary>
+    public int BatchesInFlight { get; }
 
     public string Name => "recon";
 
     public string Description =>
-        $"Redis token bucket (95% of the limits), waits instead of retries, high first ({MaxInFlight} in flight, 1 in {LowShareEvery} picks low), PgBouncer + bulkhead of {bulkhead.Capacity}";
+        $"Azurite recon-high/recon-low ({_queueOptions.GuaranteedLowSharePercent}% low share), Redis token bucket (95% of the limits) with one precise token pump per endpoint, " +
+        $"{BatchesInFlight} batches in flight, {_bulkheads.Count} instances x {_bulkheads[0].Capacity} activity slots and bulkhead, PgBouncer (connection budget)";
 
     public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(recorder);
         _recorder = recorder;
-        _high.Clear();
-        _low.Clear();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        stop.CancelAfter(deadline);
-        using var slots = new SemaphoreSlim(MaxInFlight, MaxInFlight);
-        using var wake = new SemaphoreSlim(0, int.MaxValue);
-        var arrivals = Task.Run(() => ArriveAsync(jobs, wake, stop.Token), CancellationToken.None);
-        var running = new List<Task>();
-        long picks = 0;
+        _unexpected = 0;
+        _byBatch = jobs.ToDictionary(j => j.BatchId, StringComparer.Ordinal);
+        lock (_running)
+        {
+            _running.Clear();
+        }
+        // unique queue names per run: two runs (or a test beside a bench) never share messages
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var options = new PriorityQueueOptions { HighQueue = $"spike-{run}-high", LowQueue = $"spike-{run}-low" };
+        var queue = new PriorityQueueClient(_queues, options);
+        await queue.CreateQueuesAsync(cancellationToken).ConfigureAwait(false);
+        await WarmPoolsAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // bounded: ends when every job has finished, or at the deadline
-            while (recorder.Finished < jobs.Count)
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            stop.CancelAfter(deadline);
+            using var inFlight = new SemaphoreSlim(BatchesInFlight, BatchesInFlight);
+            using var activities = new SemaphoreSlim(ActivitySlots, ActivitySlots);
+            var lines = jobs.Select(j => j.Endpoint).Distinct(StringComparer.Ordinal).ToDictionary(e => e, _ => new EndpointLine(), StringComparer.Ordinal);
+            var context = new RunContext(queue, options, lines, inFlight, activities, stop.Token);
+            var workers = new List<Task>
             {
-                await slots.WaitAsync(stop.Token).ConfigureAwait(false);
-                SpikeJob? job = null;
-                // bounded by the deadline: wait for an arrival (or a finish) when both queues are empty
-                while (job is null && !stop.IsCancellationRequested && recorder.Finished < jobs.Count)
+                Task.Run(() => SpikeArrivals.RunAsync(jobs, recorder, (job, ct) => queue.EnqueueAsync(SpikeArrivals.Message(job), ct), stop.Token), CancellationToken.None),
+                Task.Run(() => DispatchAsync(context), CancellationToken.None),
+            };
+            workers.AddRange(lines.Select(l => Task.Run(() => PumpAsync(l.Key, l.Value, context), CancellationToken.None)));
+            // bounded: ends when every job has finished, or at the deadline
+            while (recorder.Finished < jobs.Count && !stop.IsCancellationRequested)
+            {
+                try
                 {
-                    var lowTurn = ++picks % LowShareEvery == 0;
-                    if ((lowTurn && _low.TryDequeue(out job)) || _high.TryDequeue(out job) || _low.TryDequeue(out job))
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // the deadline: whatever is unfinished is reported as lost
+                }
+            }
+            await stop.CancelAsync().ConfigureAwait(false);
+            Task[] all;
+            lock (_running)
+            {
+                all = [.. _running, .. workers];
+            }
+            try
+            {
+                await Task.WhenAll(all).WaitAsync(ShutdownAllowance, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // whatever is still running is reported as lost; the run must end
+                Unexpected($"{all.Count(t => !t.IsCompleted)} workers still running {ShutdownAllowance.TotalSeconds:0} s after the run stopped");
+            }
+        }
+        finally
+        {
+            foreach (var name in new[] { options.HighQueue, options.LowQueue, QueueNames.Poison(options.HighQueue), QueueNames.Poison(options.LowQueue) })
+            {
+                try
+                {
+                    await _queues.DeleteQueueAsync(name, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (SpikeArrivals.IsQueueFailure(ex, CancellationToken.None))
+                {
+                    // Azurite runs in memory: a queue left behind goes with it, and must not mask the run's outcome
+                }
+            }
+        }
+    }
+
+    /// <summary>Opens every instance's pool to its full size before work arrives, as running instances have theirs: on a
+    /// busy 2-core machine opening a connection through PgBouncer in the middle of the burst stalls the postings for a
+    /// second, which is start-up cost, not the controls'.</summary>
+    private async Task WarmPoolsAsync(CancellationToken ct)
+    {
+        var total = _bulkheads.Sum(b => b.Capacity);
+        var opened = 0;
+        var allOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var holders = _bulkheads.SelectMany(b => Enumerable.Range(0, b.Capacity).Select(_ => b.RunAsync(async (conn, token) =>
+        {
+            // hold this connection until every one is open, so the pool cannot hand the same one out twice
+            if (Interlocked.Increment(ref opened) == total)
+            {
+                allOpen.TrySetResult();
+            }
+            await allOpen.Task.WaitAsync(token).ConfigureAwait(false);
+        }, timeout.Token))).ToList();
+        await Task.WhenAll(holders).ConfigureAwait(false);
+    }
+
+    /// <summary>The dispatcher: leases as many batches as there are free in-flight places (high first, the guaranteed
+    /// low share kept by the queue client) and lines each up at its endpoint's token pump.</summary>
+    private async Task DispatchAsync(RunContext run)
+    {
+        try
+        {
+            // bounded by the run's token
+            while (true)
+            {
+                await run.InFlight.WaitAsync(run.Stop).ConfigureAwait(false);
+                var free = 1;
+                while (free < 32 && run.InFlight.Wait(0))
+                {
+                    free++;
+                }
+                IReadOnlyList<LeasedBatchMessage> leased;
+                try
+                {
+                    leased = await run.Queue.DequeueAsync(free, Lease, run.Stop).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !run.Stop.IsCancellationRequested)
+                {
+                    // Azurite busy (or worse, then said on stderr): ask again after the polling interval
+                    if (!SpikeArrivals.IsQueueFailure(ex, run.Stop))
+                    {
+                        Unexpected($"dispatcher: {ex.GetType().Name}: {ex.Message}");
+                    }
+                    leased = [];
+                }
+                if (leased.Count < free)
+                {
+                    run.InFlight.Release(free - leased.Count);
+                }
+                foreach (var message in leased)
+                {
+                    var job = _byBatch[message.Message.BatchId];
+                    run.Lines[job.Endpoint].Add(new Work(job, message));
+                }
+                if (leased.Count == 0)
+                {
+                    await Task.Delay(PollInterval, run.Stop).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (run.Stop.IsCancellationRequested)
+        {
+            // the run is over
+        }
+    }
+
+    /// <summary>
+    /// One endpoint's token pump: while a batch waits on this endpoint it asks the bucket, and when told to wait it
+    /// waits exactly that long (no jitter, no step-back: the per-endpoint bucket holds one token, so every millisecond
+    /// asked late is a millisecond of provider capacity lost). Each endpoint has its own pump, so one endpoint's wait
+    /// never idles another. The token goes to the highest-priority batch waiting at the moment it is granted.
+    /// </summary>
+    private async Task PumpAsync(string endpoint, EndpointLine line, RunContext run)
+    {
+        try
+        {
+            // bounded by the run's token
+            while (true)
+            {
+                await line.Waiting.WaitAsync(run.Stop).ConfigureAwait(false);
+                // bounded by the run's token: every wait is the one the bucket (or a provider's Retry-After) asked for
+                while (true)
+                {
+                    RateLimitDecision decision;
+                    try
+                    {
+                        decision = await _rateLimiter.TryAcquireAsync(Providers.Stripe, endpoint, null, 1, run.Stop).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Redis slow or unreachable: no token means no call; say so and ask again shortly, the pump must not die
+                        Unexpected($"token bucket: {ex.GetType().Name}: {ex.Message}");
+                        await Task.Delay(RedisRetryDelay, run.Stop).ConfigureAwait(false);
+                        continue;
+                    }
+                    if (decision.Granted)
                     {
                         break;
                     }
-                    await wake.WaitAsync(TimeSpan.FromMilliseconds(50), stop.Token).ConfigureAwait(false);
-                }
-                if (job is null)
-                {
-                    slots.Release();
-                    continue;
-                }
-                var picked = job;
-                running.Add(Task.Run(async () =>
-                {
-                    try
+                    // a timer fires a millisecond or more late on a busy machine; inside the margin the Redis round trip is the wait
+                    if (decision.RetryAfter > TimerMargin)
                     {
-                        await ProcessAsync(picked, stop.Token).ConfigureAwait(false);
+                        await Task.Delay(decision.RetryAfter - TimerMargin, run.Stop).ConfigureAwait(false);
                     }
-                    finally
-                    {
-                        slots.Release();
-                    }
-                }, CancellationToken.None));
-                if (running.Count > 1024)
+                }
+                var work = line.Take();
+                var task = Task.Run(() => RunBatchAsync(work, line, run), CancellationToken.None);
+                lock (_running)
                 {
-                    running.RemoveAll(t => t.IsCompleted);
+                    _running.Add(task);
+                    if (_running.Count > 1024)
+                    {
+                        _running.RemoveAll(t => t.IsCompleted);
+                    }
                 }
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (run.Stop.IsCancellationRequested)
         {
-            // the deadline: whatever is unfinished is reported as lost
-        }
-        await stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(running.Append(arrivals)).ConfigureAwait(false);
-    }
-
-    private async Task ArriveAsync(IReadOnlyList<SpikeJob> jobs, SemaphoreSlim wake, CancellationToken ct)
-    {
-        foreach (var job in jobs)
-        {
-            var wait = job.ArrivalSeconds - _recorder.Now;
-            if (wait > 0)
-            {
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(wait), ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-            _recorder.Arrived(job);
-            (job.High ? _high : _low).Enqueue(job);
-            wake.Release();
+            // the run is over
         }
     }
 
-    private async Task ProcessAsync(SpikeJob job, CancellationToken ct)
+    /// <summary>A batch with its token: FetchProviderPage, then MatchAndPost, each in an activity slot; then the
+    /// message is completed. A failed attempt goes back to its queue with the reason; the fifth is poisoned.</summary>
+    private async Task RunBatchAsync(Work work, EndpointLine line, RunContext run)
     {
+        var (job, message) = work;
+        var ct = run.Stop;
         _recorder.Attempt(job);
         try
         {
-            ProviderPage? page = null;
-            // bounded by the deadline token: every wait is one the bucket (or a provider's Retry-After) asked for
-            while (page is null)
+            ProviderPage page;
+            await run.Activities.WaitAsync(ct).ConfigureAwait(false);
+            try
             {
-                var decision = await rateLimiter.TryAcquireAsync(Providers.Stripe, job.Endpoint, null, 1, ct).ConfigureAwait(false);
-                if (!decision.Granted)
-                {
-                    // a low batch told to wait steps back a little further, so the next token on its endpoint goes to a
-                    // high batch when one is waiting: priority holds at the token too, not only at the queue
-                    var wait = job.High ? decision.RetryAfter : decision.RetryAfter + LowStepBack;
-                    await Task.Delay(wait + Jitter(), ct).ConfigureAwait(false);
-                    continue;
-                }
-                try
-                {
-                    page = await provider.CallAsync(job, ct).ConfigureAwait(false);
-                    _recorder.ProviderAnswered(throttled: false);
-                }
-                catch (ProviderThrottledException ex)
-                {
-                    // the fetcher paused the bucket for everyone; this job waits like the others
-                    _recorder.ProviderAnswered(throttled: true);
-                    await Task.Delay(ex.RetryAfter, ct).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // a provider call stuck past 10 s: the batch is tried again, after a fresh token
-                }
+                page = await _provider.CallAsync(job, ct).ConfigureAwait(false);
+                _recorder.ProviderAnswered(throttled: false);
             }
-            for (var attempt = 1; ; attempt++)
+            catch (ProviderThrottledException ex)
             {
-                try
-                {
-                    await bulkhead.RunAsync(async (conn, token) =>
-                    {
-                        await using var tx = await conn.BeginTransactionAsync(token).ConfigureAwait(false);
-                        await SpikePosting.MatchAndPostAsync(conn, tx, job, page, token).ConfigureAwait(false);
-                        await tx.CommitAsync(token).ConfigureAwait(false);
-                    }, ct).ConfigureAwait(false);
-                    _recorder.Completed(job);
-                    return;
-                }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
-                {
-                    _recorder.DbError(ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : ex.GetType().Name);
-                    if (attempt >= MaxPostingAttempts)
-                    {
-                        _recorder.Failed(job);
-                        return;
-                    }
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct).ConfigureAwait(false);
-                }
+                // the caller paused the bucket for everyone; this batch lines up again after the pause, holding nothing
+                _recorder.ProviderAnswered(throttled: true);
+                _ = LineUpAgainAsync(work, line, ex.RetryAfter, ct);
+                return;
             }
+            catch (Exception ex) when (ex is TimeoutException or HttpRequestException or StripeException && !ct.IsCancellationRequested)
+            {
+                await SettleFailedAsync(work, run, $"provider: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+                return;
+            }
+            finally
+            {
+                run.Activities.Release();
+            }
+
+            bool completedNow;
+            await run.Activities.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                // the activity runs on whichever instance has a free slot, as Durable Task hands work items to the free worker
+                var bulkhead = _bulkheads.MinBy(b => b.InUse)!;
+                completedNow = await bulkhead.RunAsync(async (conn, token) =>
+                {
+                    await using var tx = await conn.BeginTransactionAsync(token).ConfigureAwait(false);
+                    var done = await SpikePosting.MatchAndPostAsync(conn, tx, job, page, _matcher, token).ConfigureAwait(false);
+                    await tx.CommitAsync(token).ConfigureAwait(false);
+                    return done;
+                }, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                var what = ex is PostgresException pg ? $"{pg.SqlState} {pg.MessageText}" : ex.GetType().Name;
+                _recorder.DbError(what);
+                await SettleFailedAsync(work, run, $"posting: {what}").ConfigureAwait(false);
+                return;
+            }
+            finally
+            {
+                run.Activities.Release();
+            }
+            if (completedNow)
+            {
+                _recorder.Completed(job);
+            }
+            try
+            {
+                await message.CompleteAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException || SpikeArrivals.IsQueueFailure(ex, ct))
+            {
+                // the lease ended first: the message comes back and its posting finds the batch already done
+            }
+            run.InFlight.Release();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // the deadline: reported as lost
         }
+        catch (Exception ex)
+        {
+            // anything else is a bench bug or a broken dependency: say what, and give the batch back to its queue so
+            // nothing is lost and the in-flight place is freed
+            Unexpected($"batch {job.BatchId}: {ex.GetType().Name}: {ex.Message}");
+            await SettleFailedAsync(work, run, $"unexpected: {ex.GetType().Name}").ConfigureAwait(false);
+        }
     }
 
-    /// <summary>4 ms: long enough for a waiting high batch to ask first, short enough that no token goes unused (the
-    /// per-endpoint bucket holds one token, so a late asker loses it).</summary>
-    private static readonly TimeSpan LowStepBack = TimeSpan.FromMilliseconds(4);
+    private int _unexpected;
 
-    /// <summary>Up to 5 ms, so the jobs told to wait the same time do not all ask again in the same instant.</summary>
-    private static TimeSpan Jitter() => TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * 5);
+    /// <summary>Writes the first few unexpected failures to stderr, so a stalled run says why.</summary>
+    private void Unexpected(string what)
+    {
+        if (Interlocked.Increment(ref _unexpected) <= 20)
+        {
+            Console.Error.WriteLine($"recon bench: recon: {what}");
+        }
+    }
+
+    private static async Task LineUpAgainAsync(Work work, EndpointLine line, TimeSpan after, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(after, ct).ConfigureAwait(false);
+            line.Add(work);
+        }
+        catch (OperationCanceledException)
+        {
+            // the deadline: reported as lost
+        }
+    }
+
+    /// <summary>Back to the queue with the reason (seen again after <see cref="RetryDelay"/>), or to the poison queue
+    /// when this was the last delivery allowed; either way the in-flight place is freed.</summary>
+    private async Task SettleFailedAsync(Work work, RunContext run, string reason)
+    {
+        var (job, message) = work;
+        try
+        {
+            if (message.DequeueCount >= run.Options.MaxDequeueCount)
+            {
+                await message.PoisonAsync(reason, run.Stop).ConfigureAwait(false);
+                _recorder.Failed(job);
+            }
+            else
+            {
+                await message.AbandonAsync(reason, RetryDelay, run.Stop).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException || SpikeArrivals.IsQueueFailure(ex, run.Stop))
+        {
+            // the lease ended first: the message comes back by itself
+        }
+        finally
+        {
+            run.InFlight.Release();
+        }
+    }
+
+    private sealed record Work(SpikeJob Job, LeasedBatchMessage Message);
+
+    private sealed record RunContext(
+        PriorityQueueClient Queue, PriorityQueueOptions Options, Dictionary<string, EndpointLine> Lines, SemaphoreSlim InFlight, SemaphoreSlim Activities, CancellationToken Stop);
+
+    /// <summary>The batches waiting for one endpoint's next token, high first.</summary>
+    private sealed class EndpointLine
+    {
+        private readonly Queue<Work> _high = new();
+        private readonly Queue<Work> _low = new();
+        private readonly Lock _gate = new();
+
+        /// <summary>Counts the batches waiting: the pump asks for a token only when one does.</summary>
+        public SemaphoreSlim Waiting { get; } = new(0, int.MaxValue);
+
+        public void Add(Work work)
+        {
+            lock (_gate)
+            {
+                (work.Job.High ? _high : _low).Enqueue(work);
+            }
+            Waiting.Release();
+        }
+
+        public Work Take()
+        {
+            lock (_gate)
+            {
+                return _high.Count > 0 ? _high.Dequeue() : _low.Dequeue();
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 using Npgsql;
-using NpgsqlTypes;
 using Recon.Core.Domain;
 using Recon.Core.Ingestion;
+using Recon.Core.Matching;
+using Recon.Core.Persistence;
 
 namespace Recon.Cli.Bench.Spike;
 
@@ -11,8 +12,9 @@ public interface ISpikeProvider
     Task<ProviderPage> CallAsync(SpikeJob job, CancellationToken cancellationToken);
 }
 
-/// <summary>The database side of a batch: load the ledger candidates, match, write the provider transactions, the
-/// results and the batch as done, in one transaction.</summary>
+/// <summary>The database side of a batch, the same in both modes: load the ledger candidates, run the real
+/// <see cref="IMatcher"/>, upsert the provider transactions (<see cref="ProviderTransactionStore"/>), post verdicts,
+/// exceptions and audit (<see cref="ReconciliationStore.PostAsync"/>) and mark the batch done, in one transaction.</summary>
 public static class SpikePosting
 {
     public const string Account = "acct_spike";
@@ -20,6 +22,7 @@ public static class SpikePosting
     /// <summary>The naive worker's first statement: the batch is marked running in the transaction it keeps open.</summary>
     public static async Task MarkRunningAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SpikeJob job, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(job);
         await using var cmd = new NpgsqlCommand("""
             insert into batches (batch_id, provider, account, priority, value_minor, currency, status, attempts, started_at)
             values ($1, $2, $3, $4, $5, 'USD', 'running', 1, now())
@@ -33,56 +36,18 @@ public static class SpikePosting
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Matches and posts the page; true when this call completed the batch, false when it was already done.</summary>
-    public static async Task<bool> MatchAndPostAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SpikeJob job, ProviderPage page, CancellationToken ct)
+    /// <summary>Matches and posts the page; true when this call completed the batch, false when it was already done
+    /// (a redelivered message: the postings are idempotent, the batch row says it was done before).</summary>
+    public static async Task<bool> MatchAndPostAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SpikeJob job, ProviderPage page, IMatcher matcher, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(page);
+        ArgumentNullException.ThrowIfNull(matcher);
         var txs = page.Transactions;
-        var ids = txs.Select(t => t.ProviderTxId).ToArray();
-        // ledger candidates the page can match: by the provider id the ledger expects
-        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using (var load = new NpgsqlCommand("select id, external_ref from ledger_entries where external_ref = any($1)", conn, tx))
-        {
-            load.Parameters.Add(new() { Value = ids });
-            await using var reader = await load.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                expected[reader.GetString(1)] = reader.GetString(0);
-            }
-        }
-        if (txs.Count > 0)
-        {
-            await using var upsert = new NpgsqlCommand("""
-                insert into provider_transactions (provider, provider_tx_id, account, amount_minor, fee_minor, currency, value_date, batch_id)
-                select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::date[], $8::text[])
-                on conflict (provider, provider_tx_id) do update set updated_at = now(), batch_id = excluded.batch_id
-                """, conn, tx);
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.Provider).ToArray() });
-            upsert.Parameters.Add(new() { Value = ids });
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.Account).ToArray() });
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.AmountMinor).ToArray() });
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.FeeMinor).ToArray() });
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.Currency).ToArray() });
-            upsert.Parameters.Add(new() { Value = txs.Select(t => t.ValueDate).ToArray() });
-            upsert.Parameters.Add(new() { Value = txs.Select(_ => job.BatchId).ToArray() });
-            await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-
-            await using var results = new NpgsqlCommand("""
-                insert into reconciliation_results (provider, provider_tx_id, ledger_ids, outcome, reason, score, rule, batch_id)
-                select p, i, case when l is null then '{}'::text[] else array[l] end,
-                       case when l is null then 'unmatched' else 'matched' end,
-                       case when l is null then 'NoCandidate' else 'ExternalReference' end,
-                       case when l is null then 0 else 1000 end, 'external_ref', $4
-                from unnest($1::text[], $2::text[], $3::text[]) as u(p, i, l)
-                on conflict (provider, provider_tx_id) do update set ledger_ids = excluded.ledger_ids, outcome = excluded.outcome,
-                    reason = excluded.reason, score = excluded.score, batch_id = excluded.batch_id, updated_at = now()
-                """, conn, tx);
-            results.Parameters.Add(new() { Value = txs.Select(t => t.Provider).ToArray() });
-            results.Parameters.Add(new() { Value = ids });
-            results.Parameters.Add(new() { Value = ids.Select(i => expected.GetValueOrDefault(i)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            results.Parameters.Add(new() { Value = job.BatchId });
-            await results.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
+        var ledger = await LoadCandidatesAsync(conn, tx, txs, ct).ConfigureAwait(false);
+        var run = matcher.Match(txs, ledger);
+        await ProviderTransactionStore.UpsertAsync(conn, tx, txs, job.BatchId, ct).ConfigureAwait(false);
+        await ReconciliationStore.PostAsync(conn, tx, job.BatchId, run, txs, ledger, ct).ConfigureAwait(false);
 
         await using var done = new NpgsqlCommand("""
             insert into batches (batch_id, provider, account, priority, value_minor, currency, status, attempts, started_at, finished_at)
@@ -97,5 +62,35 @@ public static class SpikePosting
         done.Parameters.Add(new() { Value = (short)(job.High ? 0 : 5) });
         done.Parameters.Add(new() { Value = job.ValueMinor });
         return await done.ExecuteScalarAsync(ct).ConfigureAwait(false) is string;
+    }
+
+    /// <summary>The ledger entries the page can match: those expecting one of its provider ids, and the unreferenced
+    /// entries of the account on the page's value dates with one of its amounts (the matcher's other rules need them).</summary>
+    private static async Task<List<LedgerEntry>> LoadCandidatesAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ProviderTransaction> txs, CancellationToken ct)
+    {
+        var ledger = new List<LedgerEntry>();
+        if (txs.Count == 0)
+        {
+            return ledger;
+        }
+        await using var load = new NpgsqlCommand("""
+            select id, account, amount_minor, currency, value_date, reference, external_ref, counterparty, description
+            from ledger_entries
+            where external_ref = any($1)
+               or (external_ref is null and account = $2 and amount_minor = any($3) and value_date = any($4))
+            """, conn, tx);
+        load.Parameters.Add(new() { Value = txs.Select(t => t.ProviderTxId).ToArray() });
+        load.Parameters.Add(new() { Value = Account });
+        load.Parameters.Add(new() { Value = txs.Select(t => t.AmountMinor).Distinct().ToArray() });
+        load.Parameters.Add(new() { Value = txs.Select(t => t.ValueDate).Distinct().ToArray() });
+        await using var reader = await load.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            ledger.Add(new LedgerEntry(
+                reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3).Trim(), reader.GetFieldValue<DateOnly>(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+        }
+        return ledger;
     }
 }

@@ -52,8 +52,8 @@ public sealed record SpikeReport
             new("low-priority backlog drained", $"<= 1.25 x floor ({F(recon.FloorSeconds, " s")})",
                 $"{F(recon.DrainSeconds, " s")} ({F(recon.DrainOverFloor)} x)", recon.FloorSeconds > 0 && recon.DrainSeconds <= 1.25 * recon.FloorSeconds),
             new("nothing lost, every batch completed exactly once", $"{recon.Jobs} completed once, 0 failed",
-                $"{recon.BatchesCompleted} completed ({recon.DbCompletedRows} rows), {recon.BatchesFailed} failed, {recon.BatchesLost} lost, {recon.BatchesCompletedMoreThanOnce} twice",
-                recon.BatchesCompleted == recon.Jobs && recon.DbCompletedRows == recon.Jobs && recon.BatchesFailed == 0 && recon.BatchesLost == 0 && recon.BatchesCompletedMoreThanOnce == 0),
+                $"{recon.BatchesCompleted} completed ({recon.DbCompletedRows} rows), {recon.BatchesFailed} failed, {recon.BatchesUnfinishedAtDeadline} unfinished at the deadline, {recon.BatchesCompletedMoreThanOnce} twice",
+                recon.BatchesCompleted == recon.Jobs && recon.DbCompletedRows == recon.Jobs && recon.BatchesFailed == 0 && recon.BatchesUnfinishedAtDeadline == 0 && recon.BatchesCompletedMoreThanOnce == 0),
         ];
     }
 
@@ -85,8 +85,8 @@ public sealed record SpikeReport
                 r => $"{F(r.DrainSeconds)} s (floor {F(r.FloorSeconds)} s, {F(r.DrainOverFloor, "0.00")} x)", "12,000 in 5 min"),
             ("admitted provider rate while backlogged", "",
                 r => r.BackloggedSeconds == 0 ? "no backlog" : $"{F(r.AdmittedRateWhileBacklogged)} req/s ({F(r.AdmittedShareOfLimit * 100, "0")}% of {F(r.AdmittedLimit, "0.##")})", "95 of 100 req/s"),
-            ("batches completed / failed / lost", "",
-                r => $"{N(r.BatchesCompleted)} / {N(r.BatchesFailed)} / {N(r.BatchesLost)} of {N(r.Jobs)}", ""),
+            ("batches completed / failed / unfinished at the hard end", "",
+                r => $"{N(r.BatchesCompleted)} / {N(r.BatchesFailed)} / {N(r.BatchesUnfinishedAtDeadline)} of {N(r.Jobs)}{(r.EndedAtDeadline ? $" (stopped at {F(r.DeadlineSeconds)} s)" : "")}", ""),
         };
         var sb = new StringBuilder();
         sb.AppendLine("| | story: before | naive (measured) | story: after | recon (measured) |");

@@ -71,7 +71,15 @@ public sealed record SpikeRunResult
     public int BackloggedSeconds { get; init; }
     public int BatchesCompleted { get; init; }
     public int BatchesFailed { get; init; }
-    public int BatchesLost { get; init; }
+    /// <summary>Jobs neither completed nor failed when the mode ended: not completed by the run's hard end
+    /// (<see cref="DeadlineSeconds"/>), still queued, leased or in flight then. Zero when every job finished.</summary>
+    public int BatchesUnfinishedAtDeadline { get; init; }
+    /// <summary>The run's hard end: the last arrival plus the drain allowance, in seconds from the start.</summary>
+    public double DeadlineSeconds { get; init; }
+    /// <summary>Whether the run was stopped by its hard end rather than by every job finishing.</summary>
+    public bool EndedAtDeadline { get; init; }
+    /// <summary>Which Azurite the mode's queues lived on.</summary>
+    public string Azurite { get; init; } = "";
     public int BatchesCompletedMoreThanOnce { get; init; }
     public int DbCompletedRows { get; init; }
     public double WallSeconds { get; init; }
@@ -89,7 +97,9 @@ public static class SpikeResults
         SpikeLimits limits,
         (long Requests, long Throttled, string Source)? providerCounts,
         int dbCompletedRows,
-        double wallSeconds)
+        double wallSeconds,
+        double deadlineSeconds = 0,
+        string azurite = "")
     {
         ArgumentNullException.ThrowIfNull(recorder);
         ArgumentNullException.ThrowIfNull(workload);
@@ -153,7 +163,10 @@ public static class SpikeResults
             BackloggedSeconds = backlogged.Count,
             BatchesCompleted = completed.Count,
             BatchesFailed = failed,
-            BatchesLost = jobs.Count(j => recorder.Fate(j) == JobFate.Pending),
+            BatchesUnfinishedAtDeadline = jobs.Count(j => recorder.Fate(j) == JobFate.Pending),
+            DeadlineSeconds = deadlineSeconds,
+            EndedAtDeadline = jobs.Any(j => recorder.Fate(j) == JobFate.Pending),
+            Azurite = azurite,
             BatchesCompletedMoreThanOnce = jobs.Count(j => recorder.Completions(j) > 1),
             DbCompletedRows = dbCompletedRows,
             WallSeconds = wallSeconds,

@@ -1,0 +1,60 @@
+using Azure.Storage.Queues;
+
+namespace Recon.Cli.Bench.Spike;
+
+/// <summary>
+/// Runs a mode on an Azurite of its own (<see cref="AzuriteProcess"/>), started before the mode's clock starts and
+/// killed when the mode ends, so the modes share no queue server. Falls back to the stack's Azurite, and says so, only
+/// when the Azurite binary is not installed.
+/// </summary>
+public sealed class AzuriteIsolatedMode : ISpikeMode
+{
+    private readonly ISpikeMode _onStack;
+    private readonly Func<QueueServiceClient, ISpikeMode> _create;
+    private readonly string? _binary;
+    private ISpikeMode? _current;
+
+    /// <param name="create">Builds the mode on the given queue service.</param>
+    /// <param name="stackQueues">The stack's Azurite (<c>./recon up</c>): the fallback.</param>
+    /// <param name="binary">The Azurite to start for each run, or null when it is not installed.</param>
+    public AzuriteIsolatedMode(Func<QueueServiceClient, ISpikeMode> create, QueueServiceClient stackQueues, string? binary)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        _create = create;
+        _onStack = create(stackQueues);
+        _binary = binary;
+    }
+
+    public string Name => _onStack.Name;
+
+    public string Description => _onStack.Description;
+
+    /// <summary>Which Azurite the last run used, as written in the report.</summary>
+    public string Azurite { get; private set; } = "";
+
+    /// <summary>Starts this run's Azurite; disposing the result kills it (whole process tree).</summary>
+    public async Task<IAsyncDisposable> PrepareAsync(Action<string> log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        if (_binary is null)
+        {
+            _current = _onStack;
+            Azurite = "the stack's Azurite (shared by the modes: no Azurite binary under .tools to start one per mode)";
+            log($"{Name}: no Azurite binary found (.tools/node_modules/.bin/azurite, installed by ./recon up): using the stack's Azurite, shared with the other modes");
+            return new Nothing();
+        }
+        var azurite = await AzuriteProcess.StartAsync(_binary, cancellationToken).ConfigureAwait(false);
+        _current = _create(new QueueServiceClient(azurite.ConnectionString, SpikeArrivals.QueueOptions()));
+        Azurite = $"its own Azurite process (in memory, 127.0.0.1:{azurite.BlobPort}-{azurite.BlobPort + 2}), killed when the mode ended";
+        log($"{Name}: own Azurite pid {azurite.ProcessId} on 127.0.0.1:{azurite.BlobPort}-{azurite.BlobPort + 2}");
+        return azurite;
+    }
+
+    public Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
+        => (_current ?? throw new InvalidOperationException("PrepareAsync first: it starts the mode's Azurite")).RunAsync(jobs, recorder, deadline, cancellationToken);
+
+    private sealed class Nothing : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
