@@ -77,11 +77,21 @@ internal sealed class MatchSession
     private readonly bool[] _lost;
     // per entry: which transaction (t + 1) last paired with it and that pair's edge; one array, one cache miss
     private readonly (int Tx, int Edge)[] _ledMark;
+
+    private struct LedgerFacts
+    {
+        public long Amount;
+        public int Day;
+        public int Currency;
+    }
+
+    private LedgerFacts[] _facts = [];
+    private int _txCurrency;
     // Every distinct key string (ledger external refs and references, provider ids) gets an int id, so each string is
     // hashed once per run: a provider id's one lookup finds its duplicate copies, its external-ref entries and its
     // reference entries together. Entries sharing a key are contiguous in _extItems / _refItems (k's entries are
     // [_extStart[k], _extStart[k + 1])), arrays instead of linked chains.
-    private Dictionary<string, int> _keyIds = null!;
+    private KeyTable _keyIds = null!;
     private int _ledgerKeys;
     private int[] _extStart = null!;
     private int[] _extItems = null!;
@@ -185,23 +195,23 @@ internal sealed class MatchSession
     {
         var n = _led.Length;
         // sized for every reference and every provider id distinct, so it never rehashes while filling
-        _keyIds = new Dictionary<string, int>(n + (n / 2) + _tx.Length, StringComparer.Ordinal);
+        // room for every reference and every provider id distinct
+        _keyIds = new KeyTable((2 * n) + _tx.Length);
         var extKey = new int[n];
         var refKey = new int[n];
         // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
         _minDay = int.MaxValue;
         var maxDay = int.MinValue;
-        var cur = new int[n];
-        var dayOf = new int[n];
-        var amountOf = new long[n];
+        _facts = new LedgerFacts[n];
         string? lastCurrency = null;
         var lastIndex = -1;
-        var ids = new HashSet<string>(n, StringComparer.Ordinal);
+        var ids = new KeyTable(n);
         // one pass over the entries (each is read from memory once); later passes use the compact arrays
         for (var l = 0; l < n; l++)
         {
             var e = _led[l];
-            if (!ids.Add(e.Id))
+            ids.GetOrAdd(e.Id, out var added);
+            if (!added)
             {
                 // A ledger id twice would let one entry be used twice: an input error, not a matching outcome.
                 throw new ArgumentException($"ledger entry id '{e.Id}' appears more than once", "ledger");
@@ -218,10 +228,8 @@ internal sealed class MatchSession
                 }
                 lastIndex = slot;
             }
-            cur[l] = lastIndex;
             var day = e.ValueDate.DayNumber;
-            dayOf[l] = day;
-            amountOf[l] = e.AmountMinor;
+            _facts[l] = new LedgerFacts { Amount = e.AmountMinor, Day = day, Currency = lastIndex };
             _minDay = Math.Min(_minDay, day);
             maxDay = Math.Max(maxDay, day);
         }
@@ -239,7 +247,7 @@ internal sealed class MatchSession
         var slotOf = new int[n];
         for (var l = 0; l < n; l++)
         {
-            slotOf[l] = (cur[l] * _days) + (dayOf[l] - _minDay);
+            slotOf[l] = (_facts[l].Currency * _days) + (_facts[l].Day - _minDay);
             counts[slotOf[l]]++;
         }
         _buckets = new Bucket?[counts.Length];
@@ -255,7 +263,7 @@ internal sealed class MatchSession
         {
             var b = _buckets[slotOf[l]]!;
             var i = counts[slotOf[l]]++;
-            b.Amounts[i] = amountOf[l];
+            b.Amounts[i] = _facts[l].Amount;
             b.Ledger[i] = l;
         }
         foreach (var b in _buckets)
@@ -296,17 +304,12 @@ internal sealed class MatchSession
 
     private int Intern(string key)
     {
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_keyIds, key, out var exists);
-        if (!exists)
-        {
-            slot = _keyIds.Count - 1;
-        }
-        return slot;
+        return _keyIds.GetOrAdd(key, out _);
     }
 
     /// <summary>Key id of a string, or -1 when no ledger entry carries it (provider ids interned later have no entries).</summary>
     private int LedgerKey(string? key)
-        => !string.IsNullOrEmpty(key) && _keyIds.TryGetValue(key, out var k) && k < _ledgerKeys ? k : -1;
+        => !string.IsNullOrEmpty(key) && _keyIds.Find(key) is var k && k < _ledgerKeys ? k : -1;
 
     private (int[] Start, int[] Items) Spans(int[] keyOf)
     {
@@ -351,6 +354,7 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         _grouped = false;
+        _txCurrency = CurrencyIndex(tx.Currency);
         var k = string.IsNullOrEmpty(tx.ProviderTxId) || _txKey[t] >= _ledgerKeys ? -1 : _txKey[t];
         if (k >= 0 && _extStart[k] < _extStart[k + 1])
         {
@@ -412,10 +416,10 @@ internal sealed class MatchSession
     private void NotePartial(int t, int l)
     {
         var tx = _tx[t];
-        var le = _led[l];
+        var whole = _facts[l].Amount;
         // A part is smaller than the whole, same currency and direction, and not a match on its own.
-        if (tx.Currency == le.Currency && Math.Sign(tx.AmountMinor) == Math.Sign(le.AmountMinor)
-            && Math.Abs(tx.AmountMinor) < Math.Abs(le.AmountMinor) - _r.ToleranceFor(le.AmountMinor))
+        if (_facts[l].Currency == _txCurrency && Math.Sign(tx.AmountMinor) == Math.Sign(whole)
+            && Math.Abs(tx.AmountMinor) < Math.Abs(whole) - _r.ToleranceFor(whole))
         {
             _partials.Add(((long)l << 32) | (uint)t);
             _grouped = true;
@@ -489,7 +493,7 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         var netToo = _r.FeeNetting && tx.FeeMinor != 0;
-        var c = CurrencyIndex(tx.Currency);
+        var c = _txCurrency;
         // equal amounts first (a typo'd reference still carries the right amount), then the nearest within reach
         var budget = ScanEqual(t, c, tx.AmountMinor, _r.MaxBucketCandidates);
         if (netToo)
@@ -661,13 +665,15 @@ internal sealed class MatchSession
     private Edge Evaluate(int t, int l, Kind kind)
     {
         var tx = _tx[t];
-        var le = _led[l];
+        // the entry's amount, day and currency from the compact copy: one cache line instead of the record
+        var f = _facts[l];
         var gross = tx.AmountMinor;
         var netAmount = tx.NetMinor;
         var converted = false;
         long tol;
-        if (!string.Equals(tx.Currency, le.Currency, StringComparison.Ordinal))
+        if (f.Currency != _txCurrency)
         {
+            var le = _led[l];
             var conversion = FindConversion(tx.Currency, le.Currency);
             var days0 = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
             if (conversion is null)
@@ -682,11 +688,11 @@ internal sealed class MatchSession
         }
         else
         {
-            tol = _r.ToleranceFor(le.AmountMinor);
+            tol = _r.ToleranceFor(f.Amount);
         }
-        var (diff, net) = Closer(tx, gross - le.AmountMinor, netAmount - le.AmountMinor);
+        var (diff, net) = Closer(tx, gross - f.Amount, netAmount - f.Amount);
         var amountOk = Math.Abs(diff) <= tol;
-        var days = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
+        var days = MatchScoring.DayDistance(tx.ValueDate, DateOnly.FromDayNumber(f.Day), _business);
         var (score, reason) = Combine(KeyScore(kind), MatchScoring.AmountScore(diff, tol), days, amountOk);
         return new Edge { Tx = t, Ledger = l, Score = score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason };
     }
