@@ -90,12 +90,12 @@ internal sealed class MatchSession
     // Every distinct key string (ledger external refs and references, provider ids) gets an int id, so each string is
     // hashed once per run: a provider id's one lookup finds its duplicate copies, its external-ref entries and its
     // reference entries together. Entries sharing a key are contiguous in _extItems / _refItems (k's entries are
-    // [_extStart[k], _extStart[k + 1])), arrays instead of linked chains.
+    // [ExtStart(k), ExtStart(k + 1))), arrays instead of linked chains. Both starts of a key sit side by side in
+    // _starts, so looking a key up in both indexes costs one cache miss.
     private KeyTable _keyIds = null!;
     private int _ledgerKeys;
-    private int[] _extStart = null!;
+    private int[] _starts = null!;
     private int[] _extItems = null!;
-    private int[] _refStart = null!;
     private int[] _refItems = null!;
     private readonly int[] _txKey;
     private Bucket?[] _buckets = [];
@@ -234,8 +234,14 @@ internal sealed class MatchSession
             maxDay = Math.Max(maxDay, day);
         }
         _ledgerKeys = _keyIds.Count;
-        (_extStart, _extItems) = Spans(extKey);
-        (_refStart, _refItems) = Spans(refKey);
+        (var extStart, _extItems) = Spans(extKey);
+        (var refStart, _refItems) = Spans(refKey);
+        _starts = new int[2 * (_ledgerKeys + 1)];
+        for (var k = 0; k <= _ledgerKeys; k++)
+        {
+            _starts[2 * k] = extStart[k];
+            _starts[(2 * k) + 1] = refStart[k];
+        }
         // A ledger spanning more days than this (a decade) is not one reconciliation window: refuse rather than allocate.
         const int MaxLedgerSpanDays = 3_660;
         _days = n == 0 ? 0 : maxDay - _minDay + 1;
@@ -311,6 +317,10 @@ internal sealed class MatchSession
     private int LedgerKey(string? key)
         => !string.IsNullOrEmpty(key) && _keyIds.Find(key) is var k && k < _ledgerKeys ? k : -1;
 
+    private int ExtStart(int k) => _starts[2 * k];
+
+    private int RefStart(int k) => _starts[(2 * k) + 1];
+
     private (int[] Start, int[] Items) Spans(int[] keyOf)
     {
         var start = new int[_ledgerKeys + 1];
@@ -356,36 +366,36 @@ internal sealed class MatchSession
         _grouped = false;
         _txCurrency = CurrencyIndex(tx.Currency);
         var k = string.IsNullOrEmpty(tx.ProviderTxId) || _txKey[t] >= _ledgerKeys ? -1 : _txKey[t];
-        if (k >= 0 && _extStart[k] < _extStart[k + 1])
+        if (k >= 0 && ExtStart(k) < ExtStart(k + 1))
         {
-            KeyChain(t, _extItems, _extStart[k], _extStart[k + 1], Kind.ExternalRef, tx.ProviderTxId, false);
+            KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
         }
-        else if (k >= 0 && _refStart[k] < _refStart[k + 1])
+        else if (k >= 0 && RefStart(k) < RefStart(k + 1))
         {
             // a ledger without an external_ref column may carry the provider id as its reference
-            KeyChain(t, _refItems, _refStart[k], _refStart[k + 1], Kind.ExternalRef, tx.ProviderTxId, false);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
         }
         if (!string.IsNullOrEmpty(tx.EndToEndId) && (k = LedgerKey(tx.EndToEndId)) >= 0)
         {
-            if (_refStart[k] < _refStart[k + 1])
+            if (RefStart(k) < RefStart(k + 1))
             {
-                KeyChain(t, _refItems, _refStart[k], _refStart[k + 1], Kind.EndToEnd, tx.EndToEndId, true);
+                KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.EndToEnd, tx.EndToEndId, true);
             }
-            if (_extStart[k] < _extStart[k + 1] && tx.EndToEndId != tx.ProviderTxId)
+            if (ExtStart(k) < ExtStart(k + 1) && tx.EndToEndId != tx.ProviderTxId)
             {
-                KeyChain(t, _extItems, _extStart[k], _extStart[k + 1], Kind.EndToEnd, tx.EndToEndId, false);
+                KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.EndToEnd, tx.EndToEndId, false);
             }
         }
         // a bank reference equal to the provider id (Stripe's source id) was looked up above
         if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && tx.BankReference != tx.ProviderTxId
-            && (k = LedgerKey(tx.BankReference)) >= 0 && _refStart[k] < _refStart[k + 1])
+            && (k = LedgerKey(tx.BankReference)) >= 0 && RefStart(k) < RefStart(k + 1))
         {
-            KeyChain(t, _refItems, _refStart[k], _refStart[k + 1], Kind.Reference, tx.BankReference, true);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.BankReference, true);
         }
         if (!string.IsNullOrEmpty(tx.GroupId) && tx.GroupId != tx.BankReference && tx.GroupId != tx.EndToEndId
-            && (k = LedgerKey(tx.GroupId)) >= 0 && _refStart[k] < _refStart[k + 1])
+            && (k = LedgerKey(tx.GroupId)) >= 0 && RefStart(k) < RefStart(k + 1))
         {
-            KeyChain(t, _refItems, _refStart[k], _refStart[k + 1], Kind.Reference, tx.GroupId, true);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.GroupId, true);
         }
         // a transaction already explained by a key (alone, as a group or as part of one) never touches the buckets
         if (_bestScore[t] < _r.ConfirmThreshold && !_grouped)
