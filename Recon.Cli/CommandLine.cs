@@ -8,7 +8,10 @@ internal static class CommandLine
     private static readonly Dictionary<string, (string Help, Func<string[], IConfiguration, Task<int>> Run)> Verbs = new(StringComparer.Ordinal)
     {
         ["migrate"] = ("apply the schema migrations to Recon:Database:ConnectionString", MigrateCommand.RunAsync),
-        ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first)", DemoCommand.RunAsync),
+        ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first): demo [--seed N] [--size N] [--page-size N] [--timeout-seconds N]", DemoCommand.RunAsync),
+        ["ingest"] = ("submit a reconciliation to the running worker: ingest --provider P --account A --from yyyy-MM-dd --to yyyy-MM-dd [--page-size N] [--run-id ID]", IngestCommand.RunAsync),
+        ["status"] = ("batches by status per run, from PostgreSQL: status [--run ID]...", StatusCommand.RunAsync),
+        ["report"] = ("verdicts per provider, batch latency by priority, provider calls: report [--run ID]...", ReportCommand.RunAsync),
         ["bench"] = ("speed benchmarks, reported not asserted: bench match | bucket | spike (see bench without arguments)", BenchCommand.RunAsync),
         ["match"] = ("match provider transactions against a ledger from files: match --ledger L.csv --transactions F --out R.csv [--rules J] [--truth T.csv]", MatchCommand.RunAsync),
         ["scenario"] = ("generate a scenario into the ledger and the running sandboxes: scenario --seed N --size N [--out-truth FILE]", ScenarioCommand.RunAsync),

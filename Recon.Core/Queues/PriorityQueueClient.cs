@@ -102,6 +102,30 @@ public sealed class PriorityQueueClient
         }
     }
 
+    /// <summary>
+    /// Takes up to <paramref name="maxMessages"/> readable messages from the high queue only: for slots reserved for
+    /// high work, which a low message must not take. Does not count toward the low share.
+    /// </summary>
+    public async Task<IReadOnlyList<LeasedBatchMessage>> DequeueHighAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        if (visibilityTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(visibilityTimeout), visibilityTimeout, "Lease messages for at least a second (queue visibility is whole seconds).");
+        }
+        await _dequeueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var taken = new List<LeasedBatchMessage>(maxMessages);
+            await TakeAsync(_high, _highPoison, maxMessages, visibilityTimeout, taken, cancellationToken).ConfigureAwait(false);
+            return taken;
+        }
+        finally
+        {
+            _dequeueGate.Release();
+        }
+    }
+
     /// <summary>Approximate number of messages waiting in each queue (for scaling and status, not for logic).</summary>
     public async Task<(long High, long Low)> ApproximateDepthAsync(CancellationToken cancellationToken = default)
     {

@@ -6,6 +6,7 @@ using Recon.Tests.Infrastructure;
 namespace Recon.Tests.Bench;
 
 /// <summary>A tiny spike run on the real local stack: proves the harness end to end, never its speed.</summary>
+[Collection(ExclusiveServerLoad.Name)]
 public sealed class SpikeBenchTests
 {
     [Fact]

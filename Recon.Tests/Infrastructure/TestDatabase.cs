@@ -53,8 +53,25 @@ public sealed class TestDatabase : IAsyncLifetime, IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(TestStack.DirectConnectionString);
         await admin.OpenAsync();
-        // PgBouncer may still hold idle server connections to this database; FORCE closes them.
-        await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
-        await drop.ExecuteNonQueryAsync();
+        // PgBouncer may still hold idle server connections to this database; FORCE closes them. A session that
+        // cannot be terminated (42501: another role's, 55006: still starting) usually ends on its own: try again a
+        // few times, a bounded loop, rather than fail a test that passed over its clean-up.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < MaxDropAttempts)
+            {
+                await Task.Delay(DropRetryDelay);
+            }
+        }
     }
+
+    private const int MaxDropAttempts = 10;
+
+    private static readonly TimeSpan DropRetryDelay = TimeSpan.FromMilliseconds(500);
 }

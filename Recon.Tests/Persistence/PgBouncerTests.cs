@@ -4,6 +4,7 @@ using Recon.Tests.Infrastructure;
 
 namespace Recon.Tests.Persistence;
 
+[Collection(ExclusiveServerLoad.Name)]
 public sealed class PgBouncerTests : IClassFixture<TestDatabase>
 {
     private readonly TestDatabase _db;

@@ -24,12 +24,14 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
     [Fact]
     public async Task EightClients_HammerOneBucketForTenSeconds_AdmitWithinBoundsEvenAcrossScriptFlush()
     {
-        // 500/s with a 2 s burst. "Elapsed" runs from the first grant to the last one, both stamped by the script with
-        // Redis TIME (the key holds "level:time of the last grant"). The first grant drains the whole burst, so a
-        // slow start refills the bucket instead of being lost; the bucket only overflows if all eight clients stall
-        // for two seconds at once. The upper bound is exact and holds however loaded the machine is.
-        const decimal ratePerSecond = 500m;
-        const int capacity = 1000;
+        // 200/s with a 2 s burst: well under what 8 clients ask for even on a starved 2-core machine (~780 acquires/s
+        // seen with the whole suite running beside it; at 500/s the clients, not the bucket, set the rate).
+        // "Elapsed" runs from the first grant to the last one, both stamped by the script with Redis TIME (the key
+        // holds "level:time of the last grant"). The first grant drains the whole burst, so a slow start refills the
+        // bucket instead of being lost; the bucket only overflows if all eight clients stall for two seconds at once.
+        // The upper bound is exact and holds however loaded the machine is.
+        const decimal ratePerSecond = 200m;
+        const int capacity = 400;
         const int clients = 8;
         var runFor = TimeSpan.FromSeconds(10);
         var prefix = NewPrefix();

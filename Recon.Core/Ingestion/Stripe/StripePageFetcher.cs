@@ -100,7 +100,7 @@ public sealed class StripePageFetcher : IProviderPageFetcher
     }
 
     /// <summary>Stripe's balance transaction in canonical form: minor units as Stripe sends them, currency upper-cased,
-    /// created → booking date, available_on → value date, source → bank reference, payout → group id.</summary>
+    /// created → booking date, available_on → value date, source → bank reference, description → end-to-end id and remittance, payout → group id.</summary>
     public static ProviderTransaction Map(BalanceTransaction bt, string account, string? payoutId)
     {
         ArgumentNullException.ThrowIfNull(bt);
@@ -118,7 +118,9 @@ public sealed class StripePageFetcher : IProviderPageFetcher
             DateOnly.FromDateTime(bt.Created.ToUniversalTime()),
             DateOnly.FromDateTime(bt.AvailableOn.ToUniversalTime()),
             bt.SourceId,
-            null,
+            // the merchant's own reference (an invoice or order number) travels in the description: it is what the
+            // ledger books as its reference, so it is the end-to-end key the matcher compares (null when empty)
+            string.IsNullOrWhiteSpace(bt.Description) ? null : bt.Description,
             bt.Description,
             groupId,
             ProviderTransactionStatus.Posted,

@@ -1,0 +1,61 @@
+using Microsoft.DurableTask;
+
+namespace Recon.Core.Pipeline;
+
+/// <summary>
+/// The eternal dispatcher: each round pulls batches (high first) into the free in-flight slots and starts one
+/// ReconcileBatch per batch, then continues as new, so its history never holds more than one round.
+/// </summary>
+/// <remarks>
+/// It does not wait for the batches it starts (no fan-in): a slot frees the moment any batch ends, and the next
+/// round fills it high-first. Low batches may never take the last <see cref="DispatcherSettings.ReservedForHigh"/>
+/// slots, so a high batch never waits behind a round of slow low ones — at most one poll interval.
+/// </remarks>
+public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, long>
+{
+    /// <summary>The one dispatcher instance per task hub.</summary>
+    public const string InstanceId = "recon-dispatcher";
+
+    public override async Task<long> RunAsync(TaskOrchestrationContext context, DispatcherState input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var state = input ?? new DispatcherState(new DispatcherSettings().BaseInFlight, new DispatcherSettings());
+        var result = await context.CallActivityAsync<DispatchResult>(nameof(DispatchBatchesActivity),
+            new DispatchRequest(state.MaxInFlight, Math.Min(state.Settings.ReservedForHigh, state.MaxInFlight - 1)));
+
+        var next = state with { MaxInFlight = ConcurrencyScaler.Next(state.MaxInFlight, result.Queued, state.Settings), Rounds = state.Rounds + 1 };
+        var inFlight = result.InFlightHigh + result.InFlightLow;
+        // Go straight on while it is making progress with slots to spare; otherwise poll again after a whole second.
+        var busy = result.Started > 0 && result.Queued > 0 && inFlight < state.MaxInFlight;
+        if (!busy)
+        {
+            await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(Math.Max(1, state.Settings.IdlePollSeconds)), CancellationToken.None);
+        }
+        context.ContinueAsNew(next, preserveUnprocessedEvents: false);
+        return next.Rounds;
+    }
+}
+
+/// <summary>Scales the in-flight cap with queue depth, with hysteresis (pure).</summary>
+public static class ConcurrencyScaler
+{
+    /// <summary>Doubles the cap while more than <see cref="DispatcherSettings.ScaleUpQueued"/> are queued (up to
+    /// <see cref="DispatcherSettings.MaxInFlight"/>), halves it once fewer than <see cref="DispatcherSettings.ScaleDownQueued"/>
+    /// are (down to <see cref="DispatcherSettings.BaseInFlight"/>), and keeps it in between.</summary>
+    public static int Next(int current, long queued, DispatcherSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var floor = Math.Max(1, settings.BaseInFlight);
+        var ceiling = Math.Max(floor, settings.MaxInFlight);
+        current = Math.Clamp(current, floor, ceiling);
+        if (queued > settings.ScaleUpQueued)
+        {
+            return Math.Min(ceiling, current * 2);
+        }
+        if (queued < settings.ScaleDownQueued)
+        {
+            return Math.Max(floor, current / 2);
+        }
+        return current;
+    }
+}

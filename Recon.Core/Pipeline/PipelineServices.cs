@@ -1,0 +1,87 @@
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Recon.Core.Domain;
+using Recon.Core.Ingestion;
+using Recon.Core.Ingestion.Banks;
+using Recon.Core.Ingestion.Plaid;
+using Recon.Core.Ingestion.Stripe;
+using Recon.Core.Matching;
+using Recon.Core.Persistence;
+using Recon.Core.Priority;
+using Recon.Core.Queues;
+using Recon.Core.RateLimiting;
+using Recon.Core.RateLimiting.Redis;
+using StackExchange.Redis;
+
+namespace Recon.Core.Pipeline;
+
+/// <summary>
+/// Everything the pipeline's activities are built from, registered once for both hosts (Recon.Functions and
+/// Recon.Worker), so they cannot drift: PostgreSQL through the bulkhead, the priority queues, the Redis token bucket,
+/// the provider fetchers, the priority policy, the matcher and the stores.
+/// </summary>
+public static class PipelineServices
+{
+    /// <summary>The provider HTTP client's own timeout: above every adapter's 10 s call timeout, so the adapter's
+    /// timeout (which names the provider and endpoint) is the one that fires.</summary>
+    public static readonly TimeSpan ProviderHttpTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Registers the pipeline's services from <paramref name="configuration"/> (sections <c>Recon:*</c>).
+    /// A provider whose settings are missing gets no fetcher; its batches then fail saying which setting to add.</summary>
+    public static IServiceCollection AddReconPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var queues = configuration.GetSection(PriorityQueueOptions.SectionName).Get<PriorityQueueOptions>() ?? new PriorityQueueOptions();
+        var dispatcher = configuration.GetSection(DispatcherSettings.SectionName).Get<DispatcherSettings>() ?? new DispatcherSettings();
+        var pipeline = configuration.GetSection(PipelineOptions.SectionName).Get<PipelineOptions>() ?? new PipelineOptions();
+        var priority = configuration.GetSection(PriorityOptions.SectionName).Get<PriorityOptions>() ?? new PriorityOptions();
+        var rateLimits = configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        var providers = configuration.GetSection(ProviderOptions.SectionName).Get<ProviderOptions>() ?? new ProviderOptions();
+        var storage = configuration["Recon:Storage:ConnectionString"];
+        var redis = configuration[RedisConnectionFactory.ConfigurationKey] ?? "";
+
+        services.AddSingleton(database).AddSingleton(queues).AddSingleton(dispatcher).AddSingleton(pipeline).AddSingleton(priority)
+            .AddSingleton(rateLimits).AddSingleton(providers);
+        services.AddSingleton(_ => ReconDataSource.Create(database));
+        services.AddSingleton(sp => new DatabaseBulkhead(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), database));
+        services.AddSingleton<BatchStore>();
+
+        services.AddSingleton(_ => new QueueServiceClient(string.IsNullOrEmpty(storage)
+            ? throw new InvalidOperationException("Recon:Storage:ConnectionString is empty; set it (env Recon__Storage__ConnectionString) to the storage account (Azurite locally).")
+            : storage));
+        services.AddSingleton(sp => new PriorityQueueClient(sp.GetRequiredService<QueueServiceClient>(), queues));
+        services.AddSingleton<IBatchQueue, PriorityBatchQueue>();
+
+        services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis).GetAwaiter().GetResult());
+        services.AddSingleton<IProviderRateLimiter>(sp => new RedisProviderRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), rateLimits));
+
+        services.AddSingleton(_ => new HttpClient { Timeout = ProviderHttpTimeout });
+        if (!string.IsNullOrWhiteSpace(providers.Stripe.ApiKey))
+        {
+            services.AddSingleton<IProviderPageFetcher>(sp => new StripePageFetcher(providers.Stripe, sp.GetRequiredService<HttpClient>(), sp.GetRequiredService<IProviderRateLimiter>()));
+        }
+        if (!string.IsNullOrWhiteSpace(providers.Plaid.ClientId))
+        {
+            services.AddSingleton<IProviderPageFetcher>(sp => new PlaidPageFetcher(providers.Plaid, sp.GetRequiredService<HttpClient>(), sp.GetRequiredService<IProviderRateLimiter>()));
+        }
+        foreach (var (name, bank) in new[] { (Providers.BankA, providers.BankA), (Providers.BankB, providers.BankB) })
+        {
+            if (!string.IsNullOrWhiteSpace(bank.BaseUrl))
+            {
+                services.AddSingleton<IProviderPageFetcher>(sp => new BankStatementFetcher(name, bank, sp.GetRequiredService<HttpClient>(), sp.GetRequiredService<IProviderRateLimiter>()));
+            }
+        }
+
+        services.AddSingleton(_ => new PriorityPolicy(priority));
+        services.AddSingleton<IBatchValuation, PolicyBatchValuation>();
+        services.AddSingleton(_ => MatchRules.FromConfiguration(configuration.GetSection("Recon:Matching")));
+        services.AddSingleton<IMatcher>(sp => new Matcher(sp.GetRequiredService<MatchRules>()));
+        services.AddSingleton<IPageStore, PostgresPageStore>();
+        services.AddSingleton<IBatchPoster, MatchingBatchPoster>();
+        services.AddSingleton<IPipelineMetrics, ReconPipelineMetrics>();
+        return services;
+    }
+}

@@ -1,0 +1,69 @@
+using OrchestrationStatus = DurableTask.Core.OrchestrationStatus;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Recon.Tests.Infrastructure;
+using Recon.Worker.Hosting;
+
+namespace Recon.Tests.Worker;
+
+/// <summary>The hosting glue on its own: class-based orchestrators and activities on DTFx over the real Azurite.</summary>
+public sealed class DurableHostTests
+{
+    [Fact]
+    public async Task ClassBasedOrchestration_RunsOnAzurite_WithTypedInputTimerRetryAndInjectedActivity()
+    {
+        var services = new ServiceCollection().AddSingleton(new Greeting("hello")).BuildServiceProvider();
+        var registry = new DurableRegistry().AddOrchestrator<GreetOrchestrator>().AddActivity<GreetActivity>();
+        var options = new DurableHostOptions { TaskHubName = TestHubs.NewName(), StorageConnectionString = TestStack.Storage };
+        await using var host = new DurableHost(options, registry, services, NullLoggerFactory.Instance);
+        try
+        {
+            await host.StartAsync();
+            var instance = await host.Client.CreateOrchestrationInstanceAsync(nameof(GreetOrchestrator), "", "greet-1", new GreetInput("ada", 3));
+            var state = await TestHubs.WaitForCompletionAsync(host.Client, instance.InstanceId, TimeSpan.FromMinutes(2));
+
+            Assert.Equal(OrchestrationStatus.Completed, state.OrchestrationStatus);
+            Assert.Equal("\"hello ada, hello ada, hello ada (after 1 failure)\"", state.Output);
+        }
+        finally
+        {
+            await host.StopAsync();
+            await host.DeleteHubAsync();
+        }
+    }
+
+    public sealed record GreetInput(string Name, int Times);
+
+    public sealed record Greeting(string Word);
+
+    public sealed class GreetOrchestrator : TaskOrchestrator<GreetInput, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, GreetInput input)
+        {
+            await context.CreateTimer(TimeSpan.FromSeconds(1), CancellationToken.None);
+            var retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(1)));
+            var parts = new List<string>();
+            for (var i = 0; i < input.Times; i++)
+            {
+                parts.Add(await context.CallActivityAsync<string>(nameof(GreetActivity), new GreetInput(input.Name, i), retry));
+            }
+            return $"{string.Join(", ", parts)} (after {GreetActivity.Failures} failure)";
+        }
+    }
+
+    /// <summary>Fails its first call once, so the retry policy has to work.</summary>
+    public sealed class GreetActivity(Greeting greeting) : TaskActivity<GreetInput, string>
+    {
+        public static int Failures;
+
+        public override Task<string> RunAsync(TaskActivityContext context, GreetInput input)
+        {
+            if (input.Times == 0 && Interlocked.CompareExchange(ref Failures, 1, 0) == 0)
+            {
+                throw new InvalidOperationException("first call fails on purpose");
+            }
+            return Task.FromResult($"{greeting.Word} {input.Name}");
+        }
+    }
+}

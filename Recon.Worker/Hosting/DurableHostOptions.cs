@@ -1,0 +1,39 @@
+namespace Recon.Worker.Hosting;
+
+/// <summary>Settings of the self-hosted Durable Task worker (section <c>Recon:Worker</c>).</summary>
+public sealed class DurableHostOptions
+{
+    public const string SectionName = "Recon:Worker";
+
+    /// <summary>Becomes the prefix of the hub's storage queues and tables: letters and digits, 3–45 characters.</summary>
+    public string TaskHubName { get; set; } = "recon";
+
+    /// <summary>Azure Storage connection string (Azurite locally).</summary>
+    public string StorageConnectionString { get; set; } = "UseDevelopmentStorage=true";
+
+    /// <summary>
+    /// How long a dequeued activity message stays invisible. It is also how long a crashed worker's activity waits
+    /// before another worker picks it up. 45 s: longer than the longest activity (a 10 s provider call, a 10 s
+    /// database command, with slack under 2-core load) so a healthy activity is never handed out twice, and short
+    /// enough that a kill -9 costs one and a half batch windows instead of the 5-minute default.
+    /// </summary>
+    public TimeSpan WorkItemVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>The same for orchestration (control queue) messages; orchestration episodes take milliseconds, so
+    /// the same 45 s bounds recovery after a crash without redelivering a slow-but-alive episode.</summary>
+    public TimeSpan ControlVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Activities this process runs at once. 8 matches the database bulkhead (one connection each), so no
+    /// activity ever waits on a connection it cannot get.</summary>
+    public int MaxConcurrentActivities { get; set; } = 8;
+
+    /// <summary>Orchestration episodes this process runs at once: they do no I/O, a few are enough on 2 cores.</summary>
+    public int MaxConcurrentOrchestrations { get; set; } = 8;
+
+    /// <summary>Control-queue partitions. One: a single worker process owns them all and the first start does not
+    /// wait for four leases (DURABLE-NOTES: ~15 s on a new hub).</summary>
+    public int PartitionCount { get; set; } = 1;
+
+    /// <summary>Longest back-off between polls of an idle queue. 1 s: the 30 s window cannot afford the 30 s default.</summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

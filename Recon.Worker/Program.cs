@@ -1,0 +1,4 @@
+using Recon.Worker;
+
+var app = WorkerApp.Build(args);
+await app.RunAsync().ConfigureAwait(false);

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using DurableTask.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Recon.Core.Persistence;
+using Recon.Core.Pipeline;
+using Recon.Core.Queues;
+using Recon.Worker.Hosting;
+using Recon.Worker.Pipeline;
+
+namespace Recon.Worker;
+
+/// <summary>
+/// The self-hosted pipeline: the Core orchestrators and activities on DTFx + Azure Storage, the recon-ingest listener,
+/// and the HTTP start and status endpoints on 127.0.0.1.
+/// </summary>
+public static class WorkerApp
+{
+    /// <summary>Builds the app; <paramref name="configureServices"/> may add or replace services (tests).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+        var port = builder.Configuration.GetValue("Recon:Worker:Port", 7071);
+        // loopback only: the worker's HTTP surface is for this machine (the CLI and tests)
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning).AddFilter("Microsoft.DurableTask", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Azure", LogLevel.Warning);
+        // a clean shutdown lets running activities finish (they are bounded by the 10 s provider timeout)
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        AddPipeline(builder.Services, builder.Configuration);
+        configureServices?.Invoke(builder.Services);
+        var app = builder.Build();
+        MapEndpoints(app);
+        return app;
+    }
+
+    /// <summary>The Core pipeline services (shared with Recon.Functions) plus this host's Durable Task hub, ingest
+    /// listener and batch starter.</summary>
+    public static void AddPipeline(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddReconPipeline(configuration);
+        var hub = configuration.GetSection(DurableHostOptions.SectionName).Get<DurableHostOptions>() ?? new DurableHostOptions();
+        var storage = configuration["Recon:Storage:ConnectionString"];
+        if (!string.IsNullOrEmpty(storage))
+        {
+            hub.StorageConnectionString = storage;
+        }
+        var queues = configuration.GetSection(QueueSettings.SectionName).Get<QueueSettings>() ?? new QueueSettings();
+        services.AddSingleton(hub).AddSingleton(queues);
+        services.AddSingleton(PipelineRegistry.Create());
+        services.AddSingleton(sp => new DurableHost(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<HubStarter>();
+        services.AddSingleton<IBatchStarter>(sp => sp.GetRequiredService<HubStarter>());
+        services.AddSingleton<IngestStarter>();
+        services.AddHostedService<DurableHostService>();
+        services.AddHostedService<IngestQueueListener>();
+    }
+
+    private static void MapEndpoints(WebApplication app)
+    {
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        app.MapGet("/api/health", () => Results.Ok(new { status = "ok", service = "recon-worker" }));
+        app.MapPost("/api/reconciliations", async (HttpRequest http, IngestStarter starter) =>
+        {
+            ReconciliationRequest? request;
+            try
+            {
+                request = await JsonSerializer.DeserializeAsync<ReconciliationRequest>(http.Body, json).ConfigureAwait(false);
+            }
+            catch (JsonException ex)
+            {
+                return Results.BadRequest(new { errors = new[] { $"body: not a reconciliation request ({ex.Message})" } });
+            }
+            var (runId, started, errors) = await starter.StartAsync(request).ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                return Results.BadRequest(new { errors });
+            }
+            var baseUri = $"{http.Scheme}://{http.Host}/api/reconciliations/{runId}";
+            // the shape of the Durable Functions check-status response
+            return Results.Accepted(baseUri, new { id = runId, started, statusQueryGetUri = baseUri });
+        });
+        app.MapGet("/api/reconciliations/{runId}", async (string runId, DurableHost host, BatchStore batches) =>
+        {
+            var state = await host.Client.GetOrchestrationStateAsync(runId).ConfigureAwait(false);
+            if (state is null)
+            {
+                return Results.NotFound(new { error = $"no run '{runId}'" });
+            }
+            var rows = await batches.ListAsync(runId).ConfigureAwait(false);
+            return Results.Ok(new
+            {
+                id = runId,
+                runtimeStatus = state.OrchestrationStatus.ToString(),
+                output = state.Output is null ? (JsonElement?)null : JsonDocument.Parse(state.Output).RootElement,
+                batches = rows.GroupBy(b => b.Status).ToDictionary(g => g.Key, g => g.Count()),
+                late = rows.Count(b => b.Late),
+                total = rows.Count,
+            });
+        });
+    }
+}
+
+/// <summary>Starts the hub, makes sure the one dispatcher is running, and stops the hub cleanly on shutdown.</summary>
+internal sealed class DurableHostService(DurableHost host, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await queue.CreateQueuesAsync(cancellationToken).ConfigureAwait(false);
+        await host.StartAsync().ConfigureAwait(false);
+        var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
+        if (state is null || state.OrchestrationStatus is not (OrchestrationStatus.Running or OrchestrationStatus.Pending or OrchestrationStatus.ContinuedAsNew))
+        {
+            await host.Client.CreateOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), "", DispatcherOrchestrator.InstanceId,
+                new DispatcherState(dispatcher.BaseInFlight, dispatcher)).ConfigureAwait(false);
+            logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync(graceful: true);
+}
+
+/// <summary>Every orchestrator and activity of the pipeline, by class name (the Functions app uses the same names).</summary>
+public static class PipelineRegistry
+{
+    public static DurableRegistry Create()
+        => new DurableRegistry()
+            .AddOrchestrator<IngestOrchestrator>()
+            .AddOrchestrator<DispatcherOrchestrator>()
+            .AddOrchestrator<ReconcileBatchOrchestrator>()
+            .AddActivity<PlanIngestActivity>()
+            .AddActivity<EnqueueBatchesActivity>()
+            .AddActivity<DispatchBatchesActivity>()
+            .AddActivity<BeginBatchActivity>()
+            .AddActivity<AcquireTokensActivity>()
+            .AddActivity<FetchProviderPageActivity>()
+            .AddActivity<MatchAndPostActivity>()
+            .AddActivity<RecordBatchStatusActivity>();
+}
