@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Recon.Core.Matching;
@@ -97,6 +99,11 @@ internal static class MatchBench
             json.WriteNumberValue(Math.Round(s, 4));
         }
         json.WriteEndArray();
+        if (run is not null)
+        {
+            // a fingerprint of every verdict: two builds that agree on it decided the same way
+            json.WriteString("results_sha256", Digest(run));
+        }
         if (withTruth && run is not null)
         {
             var eval = MatchEvaluation.Evaluate(run, scenario.Truth);
@@ -111,6 +118,24 @@ internal static class MatchBench
         }
         json.WriteNumber("peak_working_set_bytes_so_far", PeakWorkingSet());
         json.WriteEndObject();
+    }
+
+    private static string Digest(MatchRun run)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var line = new StringBuilder();
+        foreach (var r in run.Results)
+        {
+            line.Clear().Append(r.Provider).Append('|').AppendJoin(';', r.LedgerIds).Append('|').Append(r.ProviderTxId)
+                .Append('|').Append((int)r.Outcome).Append('|').Append(r.Reason).Append('|').Append(r.Score)
+                .Append('|').Append(r.DifferenceMinor).Append('|').Append(r.Rule).Append('|').Append(r.GroupKey).Append('\n');
+            hash.AppendData(Encoding.UTF8.GetBytes(line.ToString()));
+        }
+        foreach (var id in run.UnmatchedLedgerIds)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(id + "\n"));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>The generated data as <c>recon match</c> input files, to try the command on realistic data.</summary>

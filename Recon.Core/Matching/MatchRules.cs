@@ -128,7 +128,16 @@ public sealed class MatchRules
 
     internal static long BasisPointsOf(long amountMinor, int basisPoints)
     {
-        // Int128: |long.MinValue| * 10000 overflows a long.
+        // A 64x64-bit multiply gives the exact product; Int128 arithmetic (software division) is kept for the products
+        // that do not fit 64 bits (|long.MinValue| * 10000 overflows a long). Both truncate the same non-negative quotient.
+        if (amountMinor != long.MinValue && basisPoints >= 0)
+        {
+            var high = Math.BigMul((ulong)Math.Abs(amountMinor), (ulong)basisPoints, out var low);
+            if (high == 0)
+            {
+                return (long)(low / 10_000);
+            }
+        }
         var abs = Int128.Abs(amountMinor);
         return (long)(abs * basisPoints / 10_000);
     }

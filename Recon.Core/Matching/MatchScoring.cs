@@ -39,7 +39,11 @@ public static class MatchScoring
         {
             return 0;
         }
-        return AmountWithinMax - (int)((AmountWithinMax - AmountWithinMin) * (Int128)d / toleranceMinor);
+        const int Range = AmountWithinMax - AmountWithinMin;
+        // long arithmetic when the product fits (always, for real amounts); Int128 only for the extreme ones
+        return d <= long.MaxValue / Range
+            ? AmountWithinMax - (int)(Range * d / toleranceMinor)
+            : AmountWithinMax - (int)(Range * (Int128)d / toleranceMinor);
     }
 
     /// <summary>Date component for a distance within the window (0 outside).</summary>

@@ -57,6 +57,9 @@ internal sealed class MatchSession
     {
         public long[] Amounts { get; } = amounts;
         public int[] Ledger { get; } = ledger;
+
+        /// <summary>True where the run of equal amounts holding the position is in id order.</summary>
+        public bool[] Settled { get; } = new bool[amounts.Length];
     }
 
     private readonly MatchRules _r;
@@ -72,13 +75,34 @@ internal sealed class MatchSession
     private readonly byte[] _bestRule;
     private readonly MatchReason[] _bestReason;
     private readonly bool[] _lost;
-    private readonly int[] _ledStamp;
-    private readonly int[] _ledEdge;
-    private Dictionary<string, int> _extHead = null!;
-    private Dictionary<string, int> _refHead = null!;
-    private int[] _extNext = null!;
-    private int[] _refNext = null!;
+    // per entry: which transaction (t + 1) last paired with it and that pair's edge; one array, one cache miss
+    private readonly (int Tx, int Edge)[] _ledMark;
+
+    private struct LedgerFacts
+    {
+        public long Amount;
+        public int Day;
+        public int Currency;
+    }
+
+    private LedgerFacts[] _facts = [];
+    private int _txCurrency;
+    // Every distinct key string (ledger external refs and references, provider ids) gets an int id, so each string is
+    // hashed once per run: a provider id's one lookup finds its duplicate copies, its external-ref entries and its
+    // reference entries together. Entries sharing a key are contiguous in _extItems / _refItems (k's entries are
+    // [ExtStart(k), ExtStart(k + 1))), arrays instead of linked chains. Both starts of a key sit side by side in
+    // _starts, so looking a key up in both indexes costs one cache miss.
+    private KeyTable _keyIds = null!;
+    private int _ledgerKeys;
+    private int[] _starts = null!;
+    private int[] _extItems = null!;
+    private int[] _refItems = null!;
+    private readonly int[] _txKey;
     private Bucket?[] _buckets = [];
+    private Comparer<int>? _byId;
+
+    /// <summary>Orders ledger indexes by entry id (ordinal): the tie-break that keeps caps independent of input order.</summary>
+    private Comparer<int> ById => _byId ??= Comparer<int>.Create((x, y) => string.CompareOrdinal(_led[x].Id, _led[y].Id));
     private readonly Dictionary<string, int> _currencies = new(StringComparer.Ordinal);
     private int _minDay;
     private int _days;
@@ -98,22 +122,21 @@ internal sealed class MatchSession
         _business = rules.BusinessDays;
         _span = MatchScoring.CalendarSpan(_window, _business);
         _dupOf = new int[_tx.Length];
+        _txKey = new int[_tx.Length];
         _results = new MatchResult?[_tx.Length];
         _ledState = new byte[_led.Length];
         _bestScore = new int[_tx.Length];
         _bestRule = new byte[_tx.Length];
         _bestReason = new MatchReason[_tx.Length];
         _lost = new bool[_tx.Length];
-        _ledStamp = new int[_led.Length];
-        _ledEdge = new int[_led.Length];
+        _ledMark = new (int, int)[_led.Length];
         _edges = new Edge[Math.Max(16, _tx.Length + (_tx.Length / 4))];
     }
 
     public MatchRun Run()
     {
-        CheckLedgerIds();
-        FlagRepeatedTransactions();
         BuildIndexes();
+        FlagRepeatedTransactions();
         Array.Fill(_bestScore, -1);
         for (var t = 0; t < _tx.Length; t++)
         {
@@ -129,28 +152,19 @@ internal sealed class MatchSession
         return Finish();
     }
 
-    private void CheckLedgerIds()
-    {
-        var seen = new HashSet<string>(_led.Length, StringComparer.Ordinal);
-        foreach (var l in _led)
-        {
-            if (!seen.Add(l.Id))
-            {
-                // A ledger id twice would let one entry be used twice: an input error, not a matching outcome.
-                throw new ArgumentException($"ledger entry id '{l.Id}' appears more than once", "ledger");
-            }
-        }
-    }
-
     private void FlagRepeatedTransactions()
     {
-        // keyed by id alone (ordinal string hashing is the fastest path); the same id at another provider is rare and
+        // keyed by the id's key id (the same lookup Collect uses later); the same id at another provider is rare and
         // goes to a second table keyed by both
-        var first = new Dictionary<string, int>(_tx.Length, StringComparer.Ordinal);
+        var first = new int[_ledgerKeys + _tx.Length];
+        Array.Fill(first, -1);
         Dictionary<(string, string), int>? others = null;
         for (var t = 0; t < _tx.Length; t++)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(first, _tx[t].ProviderTxId, out var exists);
+            var k = Intern(_tx[t].ProviderTxId);
+            _txKey[t] = k;
+            ref var slot = ref first[k];
+            var exists = slot >= 0;
             if (exists && !string.Equals(_tx[slot].Provider, _tx[t].Provider, StringComparison.Ordinal))
             {
                 others ??= [];
@@ -180,21 +194,30 @@ internal sealed class MatchSession
     private void BuildIndexes()
     {
         var n = _led.Length;
-        _extHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
-        _refHead = new Dictionary<string, int>(n, StringComparer.Ordinal);
-        _extNext = new int[n];
-        _refNext = new int[n];
+        // sized for every reference and every provider id distinct, so it never rehashes while filling
+        // room for every reference and every provider id distinct
+        _keyIds = new KeyTable((2 * n) + _tx.Length);
+        var extKey = new int[n];
+        var refKey = new int[n];
         // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
         _minDay = int.MaxValue;
         var maxDay = int.MinValue;
-        var cur = new int[n];
+        _facts = new LedgerFacts[n];
         string? lastCurrency = null;
         var lastIndex = -1;
+        var ids = new KeyTable(n);
+        // one pass over the entries (each is read from memory once); later passes use the compact arrays
         for (var l = 0; l < n; l++)
         {
             var e = _led[l];
-            _extNext[l] = Push(_extHead, e.ExternalRef, l);
-            _refNext[l] = Push(_refHead, e.Reference, l);
+            ids.GetOrAdd(e.Id, out var added);
+            if (!added)
+            {
+                // A ledger id twice would let one entry be used twice: an input error, not a matching outcome.
+                throw new ArgumentException($"ledger entry id '{e.Id}' appears more than once", "ledger");
+            }
+            extKey[l] = string.IsNullOrEmpty(e.ExternalRef) ? -1 : Intern(e.ExternalRef);
+            refKey[l] = string.IsNullOrEmpty(e.Reference) ? -1 : Intern(e.Reference);
             if (!ReferenceEquals(e.Currency, lastCurrency))
             {
                 lastCurrency = e.Currency;
@@ -205,10 +228,19 @@ internal sealed class MatchSession
                 }
                 lastIndex = slot;
             }
-            cur[l] = lastIndex;
             var day = e.ValueDate.DayNumber;
+            _facts[l] = new LedgerFacts { Amount = e.AmountMinor, Day = day, Currency = lastIndex };
             _minDay = Math.Min(_minDay, day);
             maxDay = Math.Max(maxDay, day);
+        }
+        _ledgerKeys = _keyIds.Count;
+        (var extStart, _extItems) = Spans(extKey);
+        (var refStart, _refItems) = Spans(refKey);
+        _starts = new int[2 * (_ledgerKeys + 1)];
+        for (var k = 0; k <= _ledgerKeys; k++)
+        {
+            _starts[2 * k] = extStart[k];
+            _starts[(2 * k) + 1] = refStart[k];
         }
         // A ledger spanning more days than this (a decade) is not one reconciliation window: refuse rather than allocate.
         const int MaxLedgerSpanDays = 3_660;
@@ -221,7 +253,7 @@ internal sealed class MatchSession
         var slotOf = new int[n];
         for (var l = 0; l < n; l++)
         {
-            slotOf[l] = (cur[l] * _days) + (_led[l].ValueDate.DayNumber - _minDay);
+            slotOf[l] = (_facts[l].Currency * _days) + (_facts[l].Day - _minDay);
             counts[slotOf[l]]++;
         }
         _buckets = new Bucket?[counts.Length];
@@ -237,44 +269,93 @@ internal sealed class MatchSession
         {
             var b = _buckets[slotOf[l]]!;
             var i = counts[slotOf[l]]++;
-            b.Amounts[i] = _led[l].AmountMinor;
+            b.Amounts[i] = _facts[l].Amount;
             b.Ledger[i] = l;
         }
-        var byId = Comparer<int>.Create((a, b) => string.CompareOrdinal(_led[a].Id, _led[b].Id));
         foreach (var b in _buckets)
         {
-            if (b is null)
+            if (b is not null)
             {
-                continue;
-            }
-            Array.Sort(b.Amounts, b.Ledger);
-            // equal amounts ordered by id, so which neighbours fit under a cap never depends on input order
-            for (var i = 0; i < b.Amounts.Length;)
-            {
-                var j = i + 1;
-                while (j < b.Amounts.Length && b.Amounts[j] == b.Amounts[i])
-                {
-                    j++;
-                }
-                if (j - i > 1)
-                {
-                    Array.Sort(b.Ledger, i, j - i, byId);
-                }
-                i = j;
+                Array.Sort(b.Amounts, b.Ledger); // equal amounts are put in id order by LedgerAt, when first read
             }
         }
     }
 
-    private static int Push(Dictionary<string, int> head, string? key, int l)
+    /// <summary>Ledger entry at position <paramref name="i"/> of a bucket, its run of equal amounts in id order.</summary>
+    /// <remarks>Which neighbours fit under a cap must not depend on input order, so equal amounts are ordered by id;
+    /// most runs are never read (keys decide most transactions), so each is ordered the first time a scan reaches it.</remarks>
+    private int LedgerAt(Bucket b, int i)
     {
-        if (string.IsNullOrEmpty(key))
+        if (!b.Settled[i])
         {
-            return -1;
+            var a = b.Amounts;
+            var from = i;
+            var to = i + 1;
+            while (from > 0 && a[from - 1] == a[i])
+            {
+                from--;
+            }
+            while (to < a.Length && a[to] == a[i])
+            {
+                to++;
+            }
+            if (to - from > 1)
+            {
+                Array.Sort(b.Ledger, from, to - from, ById);
+            }
+            Array.Fill(b.Settled, true, from, to - from);
         }
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(head, key, out var exists);
-        var next = exists ? slot : -1;
-        slot = l;
-        return next;
+        return b.Ledger[i];
+    }
+
+    private int Intern(string key)
+    {
+        return _keyIds.GetOrAdd(key, out _);
+    }
+
+    /// <summary>Key id of a string, or -1 when no ledger entry carries it (provider ids interned later have no entries).</summary>
+    private int LedgerKey(string? key)
+        => !string.IsNullOrEmpty(key) && _keyIds.Find(key) is var k && k < _ledgerKeys ? k : -1;
+
+    private int ExtStart(int k) => _starts[2 * k];
+
+    private int RefStart(int k) => _starts[(2 * k) + 1];
+
+    private (int[] Start, int[] Items) Spans(int[] keyOf)
+    {
+        var start = new int[_ledgerKeys + 1];
+        var total = 0;
+        foreach (var k in keyOf)
+        {
+            if (k >= 0)
+            {
+                start[k + 1]++;
+                total++;
+            }
+        }
+        for (var k = 0; k < _ledgerKeys; k++)
+        {
+            start[k + 1] += start[k];
+        }
+        var items = new int[total];
+        var fill = (int[])start.Clone();
+        for (var l = 0; l < keyOf.Length; l++)
+        {
+            if (keyOf[l] >= 0)
+            {
+                items[fill[keyOf[l]]++] = l;
+            }
+        }
+        // Only the first MaxCandidatesPerKey entries of a key are scored: a longer span is put in id order so which
+        // ones does not depend on input order (shorter spans are scored whole, their order does not matter).
+        for (var k = 0; k < _ledgerKeys; k++)
+        {
+            if (start[k + 1] - start[k] > _r.MaxCandidatesPerKey)
+            {
+                Array.Sort(items, start[k], start[k + 1] - start[k], ById);
+            }
+        }
+        return (start, items);
     }
 
     // ---- candidates ----
@@ -283,36 +364,38 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         _grouped = false;
-        if (!string.IsNullOrEmpty(tx.ProviderTxId) && _extHead.TryGetValue(tx.ProviderTxId, out var h))
+        _txCurrency = CurrencyIndex(tx.Currency);
+        var k = string.IsNullOrEmpty(tx.ProviderTxId) || _txKey[t] >= _ledgerKeys ? -1 : _txKey[t];
+        if (k >= 0 && ExtStart(k) < ExtStart(k + 1))
         {
-            KeyChain(t, h, _extNext, Kind.ExternalRef, tx.ProviderTxId, false);
+            KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
         }
-        else if (!string.IsNullOrEmpty(tx.ProviderTxId) && _refHead.TryGetValue(tx.ProviderTxId, out h))
+        else if (k >= 0 && RefStart(k) < RefStart(k + 1))
         {
             // a ledger without an external_ref column may carry the provider id as its reference
-            KeyChain(t, h, _refNext, Kind.ExternalRef, tx.ProviderTxId, false);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
         }
-        if (!string.IsNullOrEmpty(tx.EndToEndId))
+        if (!string.IsNullOrEmpty(tx.EndToEndId) && (k = LedgerKey(tx.EndToEndId)) >= 0)
         {
-            if (_refHead.TryGetValue(tx.EndToEndId, out h))
+            if (RefStart(k) < RefStart(k + 1))
             {
-                KeyChain(t, h, _refNext, Kind.EndToEnd, tx.EndToEndId, true);
+                KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.EndToEnd, tx.EndToEndId, true);
             }
-            if (_extHead.TryGetValue(tx.EndToEndId, out h) && tx.EndToEndId != tx.ProviderTxId)
+            if (ExtStart(k) < ExtStart(k + 1) && tx.EndToEndId != tx.ProviderTxId)
             {
-                KeyChain(t, h, _extNext, Kind.EndToEnd, tx.EndToEndId, false);
+                KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.EndToEnd, tx.EndToEndId, false);
             }
         }
         // a bank reference equal to the provider id (Stripe's source id) was looked up above
         if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && tx.BankReference != tx.ProviderTxId
-            && _refHead.TryGetValue(tx.BankReference, out h))
+            && (k = LedgerKey(tx.BankReference)) >= 0 && RefStart(k) < RefStart(k + 1))
         {
-            KeyChain(t, h, _refNext, Kind.Reference, tx.BankReference, true);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.BankReference, true);
         }
         if (!string.IsNullOrEmpty(tx.GroupId) && tx.GroupId != tx.BankReference && tx.GroupId != tx.EndToEndId
-            && _refHead.TryGetValue(tx.GroupId, out h))
+            && (k = LedgerKey(tx.GroupId)) >= 0 && RefStart(k) < RefStart(k + 1))
         {
-            KeyChain(t, h, _refNext, Kind.Reference, tx.GroupId, true);
+            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.GroupId, true);
         }
         // a transaction already explained by a key (alone, as a group or as part of one) never touches the buckets
         if (_bestScore[t] < _r.ConfirmThreshold && !_grouped)
@@ -321,43 +404,39 @@ internal sealed class MatchSession
         }
     }
 
-    private void KeyChain(int t, int head, int[] next, Kind kind, string key, bool mayGroup)
+    private void KeyChain(int t, int[] items, int from, int to, Kind kind, string key, bool mayGroup)
     {
-        var count = 0;
-        for (var l = head; l >= 0 && count <= _r.MaxGroupMembers; l = next[l])
-        {
-            count++;
-        }
-        if (count >= 2 && mayGroup && count <= _r.MaxGroupMembers && TryOneToMany(t, head, next, key))
+        var count = to - from;
+        if (count >= 2 && mayGroup && count <= _r.MaxGroupMembers && TryOneToMany(t, items, from, to, key))
         {
             _grouped = true;
             return; // members of a group are not also scored one by one
         }
         if (count == 1)
         {
-            NotePartial(t, head);
+            NotePartial(t, items[from]);
         }
-        var scored = 0;
-        for (var l = head; l >= 0 && scored < _r.MaxCandidatesPerKey; l = next[l], scored++)
+        var end = Math.Min(to, from + _r.MaxCandidatesPerKey);
+        for (var i = from; i < end; i++)
         {
-            AddEdge(t, l, kind);
+            AddEdge(t, items[i], kind);
         }
     }
 
     private void NotePartial(int t, int l)
     {
         var tx = _tx[t];
-        var le = _led[l];
+        var whole = _facts[l].Amount;
         // A part is smaller than the whole, same currency and direction, and not a match on its own.
-        if (tx.Currency == le.Currency && Math.Sign(tx.AmountMinor) == Math.Sign(le.AmountMinor)
-            && Math.Abs(tx.AmountMinor) < Math.Abs(le.AmountMinor) - _r.ToleranceFor(le.AmountMinor))
+        if (_facts[l].Currency == _txCurrency && Math.Sign(tx.AmountMinor) == Math.Sign(whole)
+            && Math.Abs(tx.AmountMinor) < Math.Abs(whole) - _r.ToleranceFor(whole))
         {
             _partials.Add(((long)l << 32) | (uint)t);
             _grouped = true;
         }
     }
 
-    private bool TryOneToMany(int t, int head, int[] next, string key)
+    private bool TryOneToMany(int t, int[] items, int from, int to, string key)
     {
         var tx = _tx[t];
         long sum = 0;
@@ -365,8 +444,9 @@ internal sealed class MatchSession
         // window is measured to the nearest member, not the oldest.
         var nearestDays = int.MaxValue;
         _chain.Clear();
-        for (var l = head; l >= 0; l = next[l])
+        for (var i = from; i < to; i++)
         {
+            var l = items[i];
             var le = _led[l];
             if (le.Currency != tx.Currency)
             {
@@ -423,56 +503,55 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         var netToo = _r.FeeNetting && tx.FeeMinor != 0;
+        var c = _txCurrency;
         // equal amounts first (a typo'd reference still carries the right amount), then the nearest within reach
-        var budget = ScanEqual(t, tx.AmountMinor, _r.MaxBucketCandidates);
+        var budget = ScanEqual(t, c, tx.AmountMinor, _r.MaxBucketCandidates);
         if (netToo)
         {
-            budget = ScanEqual(t, tx.NetMinor, budget);
+            budget = ScanEqual(t, c, tx.NetMinor, budget);
         }
         var perDay = Math.Max(2, budget / ((2 * _span) + 1) / (netToo ? 2 : 1));
-        ScanNear(t, tx.AmountMinor, perDay);
+        ScanNear(t, c, tx.AmountMinor, perDay);
         if (netToo)
         {
-            ScanNear(t, tx.NetMinor, perDay);
+            ScanNear(t, c, tx.NetMinor, perDay);
         }
     }
 
-    private int ScanEqual(int t, long amount, int budget)
+    private int ScanEqual(int t, int currency, long amount, int budget)
     {
-        var tx = _tx[t];
-        var day = tx.ValueDate.DayNumber;
+        var day = _tx[t].ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span && budget > 0; d++)
         {
-            if (TryBucket(tx.Currency, d, out var b))
+            if (TryBucket(currency, d, out var b))
             {
                 for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
                 {
-                    Consider(t, b.Ledger[i]);
+                    Consider(t, LedgerAt(b, i));
                 }
             }
         }
         return budget;
     }
 
-    private void ScanNear(int t, long amount, int perDay)
+    private void ScanNear(int t, int currency, long amount, int perDay)
     {
-        var tx = _tx[t];
         // the tolerance depends on the ledger amount; twice the tolerance of this amount covers it, Evaluate decides exactly
         var reach = Math.Max(_r.AmountToleranceMinor, (2 * MatchRules.BasisPointsOf(amount, _r.AmountToleranceBasisPoints)) + 1);
-        var day = tx.ValueDate.DayNumber;
+        var day = _tx[t].ValueDate.DayNumber;
         for (var d = day - _span; d <= day + _span; d++)
         {
-            if (!TryBucket(tx.Currency, d, out var b))
+            if (!TryBucket(currency, d, out var b))
             {
                 continue;
             }
             var a = b.Amounts;
-            var hi = LowerBound(a, amount);
+            var lo = LowerBound(a, amount) - 1;
+            var hi = lo + 1;
             while (hi < a.Length && a[hi] == amount)
             {
                 hi++;
             }
-            var lo = LowerBound(a, amount) - 1;
             for (var taken = 0; taken < perDay; taken++)
             {
                 var leftOk = lo >= 0 && amount - a[lo] <= reach;
@@ -483,11 +562,11 @@ internal sealed class MatchSession
                 }
                 if (leftOk && (!rightOk || amount - a[lo] <= a[hi] - amount))
                 {
-                    Consider(t, b.Ledger[lo--]);
+                    Consider(t, LedgerAt(b, lo--));
                 }
                 else
                 {
-                    Consider(t, b.Ledger[hi++]);
+                    Consider(t, LedgerAt(b, hi++));
                 }
             }
         }
@@ -504,15 +583,18 @@ internal sealed class MatchSession
         }
     }
 
-    private bool TryBucket(string currency, int day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Bucket? bucket)
+    /// <summary>Index of a currency in the buckets, or -1 when no ledger entry is in it; looked up once per transaction.</summary>
+    private int CurrencyIndex(string currency) => _currencies.TryGetValue(currency, out var c) ? c : -1;
+
+    private bool TryBucket(int currency, int day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Bucket? bucket)
     {
         bucket = null;
         var offset = day - _minDay;
-        if (offset < 0 || offset >= _days || !_currencies.TryGetValue(currency, out var c))
+        if (currency < 0 || offset < 0 || offset >= _days)
         {
             return false;
         }
-        bucket = _buckets[(c * _days) + offset];
+        bucket = _buckets[(currency * _days) + offset];
         return bucket is not null;
     }
 
@@ -558,9 +640,10 @@ internal sealed class MatchSession
             return;
         }
         // one pair per (transaction, entry): the stamp says whether this transaction already holds a pair with the entry
-        if (_ledStamp[e.Ledger] == t + 1)
+        ref var mark = ref _ledMark[e.Ledger];
+        if (mark.Tx == t + 1)
         {
-            ref var existing = ref _edges[_ledEdge[e.Ledger]];
+            ref var existing = ref _edges[mark.Edge];
             if (e.Score > existing.Score)
             {
                 existing = e;
@@ -572,8 +655,7 @@ internal sealed class MatchSession
         {
             Array.Resize(ref _edges, _edges.Length * 2);
         }
-        _ledStamp[e.Ledger] = t + 1;
-        _ledEdge[e.Ledger] = _edgeCount;
+        mark = (t + 1, _edgeCount);
         _edges[_edgeCount++] = e;
         Best(t, e);
     }
@@ -593,13 +675,15 @@ internal sealed class MatchSession
     private Edge Evaluate(int t, int l, Kind kind)
     {
         var tx = _tx[t];
-        var le = _led[l];
+        // the entry's amount, day and currency from the compact copy: one cache line instead of the record
+        var f = _facts[l];
         var gross = tx.AmountMinor;
         var netAmount = tx.NetMinor;
         var converted = false;
         long tol;
-        if (!string.Equals(tx.Currency, le.Currency, StringComparison.Ordinal))
+        if (f.Currency != _txCurrency)
         {
+            var le = _led[l];
             var conversion = FindConversion(tx.Currency, le.Currency);
             var days0 = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
             if (conversion is null)
@@ -614,11 +698,11 @@ internal sealed class MatchSession
         }
         else
         {
-            tol = _r.ToleranceFor(le.AmountMinor);
+            tol = _r.ToleranceFor(f.Amount);
         }
-        var (diff, net) = Closer(tx, gross - le.AmountMinor, netAmount - le.AmountMinor);
+        var (diff, net) = Closer(tx, gross - f.Amount, netAmount - f.Amount);
         var amountOk = Math.Abs(diff) <= tol;
-        var days = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
+        var days = MatchScoring.DayDistance(tx.ValueDate, DateOnly.FromDayNumber(f.Day), _business);
         var (score, reason) = Combine(KeyScore(kind), MatchScoring.AmountScore(diff, tol), days, amountOk);
         return new Edge { Tx = t, Ledger = l, Score = score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason };
     }
@@ -950,9 +1034,10 @@ internal sealed class MatchSession
             var target = tx.AmountMinor;
             pool.Clear();
             var day = tx.ValueDate.DayNumber;
+            var c = CurrencyIndex(tx.Currency);
             for (var d = day - _span; d <= day + _span && pool.Count < _r.MaxSubsetCandidates; d++)
             {
-                if (!TryBucket(tx.Currency, d, out var b))
+                if (!TryBucket(c, d, out var b))
                 {
                     continue;
                 }
@@ -961,7 +1046,7 @@ internal sealed class MatchSession
                     // largest parts first: fewer parts are likelier
                     for (var i = LowerBound(b.Amounts, target) - 1; i >= 0 && b.Amounts[i] > 0 && pool.Count < _r.MaxSubsetCandidates; i--)
                     {
-                        if (_ledState[b.Ledger[i]] == LedgerFree)
+                        if (_ledState[LedgerAt(b, i)] == LedgerFree)
                         {
                             pool.Add(b.Ledger[i]);
                         }
@@ -971,7 +1056,7 @@ internal sealed class MatchSession
                 {
                     for (var i = LowerBound(b.Amounts, target + 1); i < b.Amounts.Length && b.Amounts[i] < 0 && pool.Count < _r.MaxSubsetCandidates; i++)
                     {
-                        if (_ledState[b.Ledger[i]] == LedgerFree)
+                        if (_ledState[LedgerAt(b, i)] == LedgerFree)
                         {
                             pool.Add(b.Ledger[i]);
                         }

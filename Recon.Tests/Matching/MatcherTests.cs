@@ -18,6 +18,21 @@ public sealed class MatcherTests
     private static MatchResult Only(MatchRun run, string txId) => Assert.Single(run.Results, r => r.ProviderTxId == txId);
 
     [Fact]
+    public void Match_MoreEntriesShareAKeyThanAreScored_SameVerdictInAnyInputOrder()
+    {
+        // 40 entries carry one reference (more than maxCandidatesPerKey = 32) and do not add up to the payment, so they
+        // are scored one by one and only 32 of them are: which 32 must not depend on the order the ledger arrives in
+        var ledger = Enumerable.Range(10, 40).Select(i => Led($"L{i}", 100_000 + (i * 10), Fri, reference: "INV-SHARED")).ToList();
+        var tx = Tx("b1", 100_450, Fri, e2e: "INV-SHARED", provider: Providers.Plaid);
+
+        var forward = Only(Default.Match([tx], ledger), "b1");
+        var reversed = Only(Default.Match([tx], Enumerable.Reverse(ledger).ToList()), "b1");
+
+        Assert.Equal(MatchOutcome.Matched, forward.Outcome);
+        Assert.Equal((forward.LedgerIds.Single(), forward.Score, forward.Rule), (reversed.LedgerIds.Single(), reversed.Score, reversed.Rule));
+    }
+
+    [Fact]
     public void Match_ExternalRefExactAmountSameDay_MatchedWithFullScore()
     {
         var run = Default.Match([Tx("ch_1", 5_000, Fri, provider: Providers.Stripe)], [Led("L1", 5_000, Fri, externalRef: "ch_1")]);
