@@ -27,9 +27,9 @@ internal static class DemoCommand
     {
         var a = new CliArgs(args, Usage, "--seed", "--size", "--page-size", "--timeout-seconds", "--worker");
         var seed = a.Int("--seed", 42, 0, int.MaxValue);
-        // 600 events: about 300 Stripe charges with their payouts and refunds, 120 bank A and 90 bank B lines, 90 card
-        // transactions over two weeks: a few minutes here, every path of the pipeline exercised
-        var size = a.Int("--size", 600, 1, ScenarioGenerator.MaxSize);
+        // 3,000 events: about 1,500 Stripe charges with their payouts and refunds, 600 bank A and 450 bank B lines, 450
+        // card transactions over two weeks — about a hundred batches, a minute or two here, every path exercised
+        var size = a.Int("--size", 3_000, 1, ScenarioGenerator.MaxSize);
         var pageSize = a.Int("--page-size", 50, 1, ReconciliationRequests.MaxPageSize);
         var timeout = TimeSpan.FromSeconds(a.Int("--timeout-seconds", 900, 10, 86_400));
         var worker = PipelineCli.WorkerUrl(configuration, a.Get("--worker"));
@@ -46,8 +46,10 @@ internal static class DemoCommand
         var clock = Stopwatch.StartNew();
         var scenario = ScenarioGenerator.Generate(seed, size);
         var sandbox = new SandboxAdminClient(http, sandboxUrl, adminKey);
-        // the sandbox holds only this demo's provider data (a second demo would otherwise see everything twice)
+        // the sandbox and the database hold only this demo's world: another seed or size reuses ledger ids with other
+        // contents, and verdicts of an earlier world would hold ledger entries this one needs
         await sandbox.ResetAsync().ConfigureAwait(false);
+        await ResetDemoDataAsync(dataSource).ConfigureAwait(false);
         await ScenarioLoader.LoadAsync(scenario, dataSource, sandbox, CancellationToken.None).ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"scenario seed {seed} size {size}: {scenario.Ledger.Count} ledger entries; provider side: {scenario.StripeBalanceTransactions.Count} Stripe balance transactions, " +
@@ -129,6 +131,20 @@ internal static class DemoCommand
         }
         Console.WriteLine($"all {counts.Total} batches done. Runs: {string.Join(", ", runIds)} (./recon report --run ID)");
         return 0;
+    }
+
+    /// <summary>Clears the reconciliation data of the local database (ledger, provider transactions, cursors, verdicts,
+    /// exceptions); the audit log is append-only and stays, and so does the batch history (reports are scoped by run).</summary>
+    private static async Task ResetDemoDataAsync(NpgsqlDataSource dataSource)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        foreach (var table in new[] { "exceptions", "reconciliation_results", "provider_cursors", "provider_transactions", "ledger_entries" })
+        {
+            await using var cmd = new NpgsqlCommand($"delete from {table}", connection, tx);
+            await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        await tx.CommitAsync().ConfigureAwait(false);
     }
 
     /// <summary>Samples pg_stat_activity straight from PostgreSQL (not through PgBouncer) and keeps the peak.</summary>

@@ -16,6 +16,11 @@ public static class PipelineLimits
     /// <summary>First back-off between fetch attempts, doubled each time; whole seconds (durable timers are).</summary>
     public const int FetchBackoffSeconds = 1;
 
+    /// <summary>Match-and-post attempts before the batch fails: posting is one transaction (all or nothing) and keyed
+    /// on (provider, provider id), so a retry after a database timeout or a dropped connection is safe; three attempts
+    /// ride out a few seconds of overload without hiding a real fault.</summary>
+    public const int MaxPostAttempts = 3;
+
     /// <summary>Token waits (and 429 waits) per batch before it fails: a bucket that refuses 60 times is broken, not busy.</summary>
     public const int MaxTokenWaits = 60;
 

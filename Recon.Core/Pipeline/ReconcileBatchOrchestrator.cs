@@ -91,8 +91,7 @@ public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, Bat
                 await Step(context.CallActivityAsync<int>(nameof(EnqueueBatchesActivity), new[] { followUp }));
             }
 
-            var summary = await Step(context.CallActivityAsync<PostSummary>(nameof(MatchAndPostActivity),
-                new MatchAndPostInput(input.BatchId, input.Page, page.TransactionIds)));
+            var summary = await Step(PostWithRetry(context, new MatchAndPostInput(input.BatchId, input.Page, page.TransactionIds)));
 
             windowCancel.Cancel();
             await context.CallActivityAsync(nameof(RecordBatchStatusActivity),
@@ -121,6 +120,25 @@ public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, Bat
                 return await step(context.CallActivityAsync<FetchedPage>(nameof(FetchProviderPageActivity), new FetchPage(input.BatchId, input.Page)));
             }
             catch (TaskFailedException) when (attempt < PipelineLimits.MaxFetchAttempts)
+            {
+                await WaitTimer(context, TimeSpan.FromSeconds(backoffSeconds));
+                backoffSeconds *= 2;
+            }
+        }
+    }
+
+    /// <summary>Match and post, retried after a whole-second back-off when the activity fails (a database timeout
+    /// under load, a dropped connection): the posting transaction rolled back, and posting is idempotent.</summary>
+    private static async Task<PostSummary> PostWithRetry(TaskOrchestrationContext context, MatchAndPostInput post)
+    {
+        var backoffSeconds = PipelineLimits.FetchBackoffSeconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await context.CallActivityAsync<PostSummary>(nameof(MatchAndPostActivity), post);
+            }
+            catch (TaskFailedException) when (attempt < PipelineLimits.MaxPostAttempts)
             {
                 await WaitTimer(context, TimeSpan.FromSeconds(backoffSeconds));
                 backoffSeconds *= 2;

@@ -79,6 +79,40 @@ public sealed class ReconcileBatchOrchestratorTests
     }
 
     [Fact]
+    public async Task RunAsync_PostFailsOnce_RetriesAfterBackoffAndRecordsDone()
+    {
+        var posts = 0;
+        var ctx = HappyContext().On(nameof(MatchAndPostActivity), _ => ++posts == 1
+            ? Task.FromException<PostSummary>(FakeOrchestrationContext.Failure(nameof(MatchAndPostActivity), new TimeoutException("Exception while reading from stream")))
+            : Task.FromResult(Posted));
+
+        var outcome = await new ReconcileBatchOrchestrator().RunAsync(ctx.Object, Work);
+
+        Assert.Equal(2, posts);
+        Assert.Equal([TimeSpan.FromSeconds(PipelineLimits.FetchBackoffSeconds)], ctx.Timers);
+        Assert.Equal(BatchStatuses.Done, outcome.Status);
+        Assert.Equal(Posted, outcome.Summary);
+    }
+
+    [Fact]
+    public async Task RunAsync_PostKeepsFailing_RecordsFailedAfterMaxAttempts()
+    {
+        var posts = 0;
+        var ctx = HappyContext().On(nameof(MatchAndPostActivity), _ =>
+        {
+            posts++;
+            return Task.FromException<PostSummary>(FakeOrchestrationContext.Failure(nameof(MatchAndPostActivity), new InvalidOperationException("database down")));
+        });
+
+        await Assert.ThrowsAsync<TaskFailedException>(() => new ReconcileBatchOrchestrator().RunAsync(ctx.Object, Work));
+
+        Assert.Equal(PipelineLimits.MaxPostAttempts, posts);
+        var failed = ctx.InputsOf<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).Single();
+        Assert.Equal(BatchStatuses.Failed, failed.Status);
+        Assert.Contains("database down", failed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_ProviderKeepsTimingOut_RecordsFailedWithTheErrorAndRethrows()
     {
         var ctx = HappyContext().On(nameof(FetchProviderPageActivity),
