@@ -73,11 +73,7 @@ public sealed class PriorityQueueClient
     /// </summary>
     public async Task<IReadOnlyList<LeasedBatchMessage>> DequeueAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
-        if (visibilityTimeout < TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(visibilityTimeout), visibilityTimeout, "Lease messages for at least a second (queue visibility is whole seconds).");
-        }
+        CheckLease(maxMessages, visibilityTimeout);
         await _dequeueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -102,17 +98,22 @@ public sealed class PriorityQueueClient
         }
     }
 
-    /// <summary>
-    /// Takes up to <paramref name="maxMessages"/> readable messages from the high queue only: for slots reserved for
-    /// high work, which a low message must not take. Does not count toward the low share.
-    /// </summary>
-    public async Task<IReadOnlyList<LeasedBatchMessage>> DequeueHighAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
+    private static void CheckLease(int maxMessages, TimeSpan visibilityTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         if (visibilityTimeout < TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(visibilityTimeout), visibilityTimeout, "Lease messages for at least a second (queue visibility is whole seconds).");
         }
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="maxMessages"/> readable messages from the high queue only: for slots reserved for
+    /// high work, which a low message must not take. Does not count toward the low share.
+    /// </summary>
+    public async Task<IReadOnlyList<LeasedBatchMessage>> DequeueHighAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken = default)
+    {
+        CheckLease(maxMessages, visibilityTimeout);
         await _dequeueGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
