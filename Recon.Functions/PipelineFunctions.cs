@@ -89,6 +89,27 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
         logger.LogInformation("recon-ingest: run {RunId}", runId);
     }
 
+    /// <summary>Every minute (and when the app starts): the one dispatcher is alive, or it is started again. Without it
+    /// nothing moves from recon-high and recon-low into orchestrations.</summary>
+    [Function("EnsureDispatcher")]
+    public async Task EnsureDispatcherAsync(
+        [TimerTrigger("0 */1 * * * *", RunOnStartup = true)] TimerInfo timer,
+        [DurableClient] DurableTaskClient client,
+        FunctionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(context);
+        var instance = await client.GetInstanceAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
+        if (!DispatcherWatch.MustStart(instance?.RuntimeStatus.ToString()))
+        {
+            return;
+        }
+        var settings = context.InstanceServices.GetRequiredService<DispatcherSettings>();
+        await client.ScheduleNewOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), new DispatcherState(settings.BaseInFlight, settings),
+            new StartOrchestrationOptions(DispatcherOrchestrator.InstanceId)).ConfigureAwait(false);
+        logger.LogWarning("Dispatcher was {Status}; started", instance?.RuntimeStatus.ToString() ?? "absent");
+    }
+
     [Function(nameof(IngestOrchestrator))]
     public static Task<IngestResult> Ingest([OrchestrationTrigger] TaskOrchestrationContext context)
         => new IngestOrchestrator().RunAsync(context, context.GetInput<ReconciliationRequest>()!);

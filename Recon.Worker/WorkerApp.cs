@@ -109,23 +109,74 @@ public static class WorkerApp
     }
 }
 
-/// <summary>Starts the hub, makes sure the one dispatcher is running, and stops the hub cleanly on shutdown.</summary>
+/// <summary>Starts the hub, makes sure the one dispatcher is running (at start and then every
+/// <see cref="DurableHostOptions.DispatcherWatchInterval"/>), and stops the hub cleanly on shutdown.</summary>
 internal sealed class DurableHostService(DurableHost host, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _watch;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await queue.CreateQueuesAsync(cancellationToken).ConfigureAwait(false);
         await host.StartAsync().ConfigureAwait(false);
-        var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
-        if (state is null || state.OrchestrationStatus is not (OrchestrationStatus.Running or OrchestrationStatus.Pending or OrchestrationStatus.ContinuedAsNew))
+        await EnsureDispatcherAsync().ConfigureAwait(false);
+        if (host.Options.DispatcherWatchInterval > TimeSpan.Zero)
         {
-            await host.Client.CreateOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), "", DispatcherOrchestrator.InstanceId,
-                new DispatcherState(dispatcher.BaseInFlight, dispatcher)).ConfigureAwait(false);
-            logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);
+            _watch = WatchAsync(host.Options.DispatcherWatchInterval, _stopping.Token);
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => host.StopAsync(graceful: true);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_watch is not null)
+        {
+            await _watch.ConfigureAwait(false);
+        }
+        await host.StopAsync(graceful: true).ConfigureAwait(false);
+    }
+
+    private async Task WatchAsync(TimeSpan interval, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                try
+                {
+                    await EnsureDispatcherAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // storage unreachable for a moment: say so and look again at the next tick
+                    logger.LogWarning(ex, "Could not check the dispatcher on hub {Hub}; checking again in {Interval}", host.Options.TaskHubName, interval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task EnsureDispatcherAsync()
+    {
+        var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
+        if (DispatcherWatch.MustStart(state?.OrchestrationStatus.ToString()))
+        {
+            await host.Client.CreateOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), "", DispatcherOrchestrator.InstanceId,
+                new DispatcherState(dispatcher.BaseInFlight, dispatcher)).ConfigureAwait(false);
+            if (state is null)
+            {
+                logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);
+            }
+            else
+            {
+                logger.LogWarning("Dispatcher on hub {Hub} was {Status}; started again", host.Options.TaskHubName, state.OrchestrationStatus);
+            }
+        }
+    }
 }
 
 /// <summary>Every orchestrator and activity of the pipeline, by class name (the Functions app uses the same names).</summary>

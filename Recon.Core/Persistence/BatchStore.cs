@@ -141,6 +141,34 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Batches still <c>queued</c> <paramref name="olderThan"/> after they were queued (or last queued again), at most
+    /// <paramref name="limit"/>, oldest first; marks each as queued again now so the next sweep leaves it alone for as long.
+    /// </summary>
+    public Task<IReadOnlyList<BatchWork>> TakeStrandedAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync<IReadOnlyList<BatchWork>>(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                update batches b set requeued_at = now(), requeues = b.requeues + 1
+                from (select batch_id from batches
+                      where status = 'queued' and request is not null and coalesce(requeued_at, queued_at) < now() - $1
+                      order by priority, queued_at, batch_id limit $2
+                      for update skip locked) s
+                where b.batch_id = s.batch_id
+                returning b.request::text
+                """, c);
+            cmd.Parameters.Add(new() { Value = olderThan });
+            cmd.Parameters.Add(new() { Value = limit });
+            var stranded = new List<BatchWork>();
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                stranded.Add(JsonSerializer.Deserialize<BatchWork>(r.GetString(0), Json)
+                    ?? throw new InvalidOperationException("batches.request holds null"));
+            }
+            return stranded;
+        }, cancellationToken);
+
     /// <summary>Batches in flight (running or late), high (priority 0) and low.</summary>
     public Task<(int High, int Low)> CountInFlightAsync(CancellationToken cancellationToken = default)
         => bulkhead.RunAsync(async (c, ct) =>

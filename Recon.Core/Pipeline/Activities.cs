@@ -55,6 +55,9 @@ public sealed class DispatchBatchesActivity(BatchStore batches, IBatchQueue queu
     /// <summary>A message handed out this often without being completed is poison (the Functions default is 5 too).</summary>
     public const int MaxDequeueCount = 5;
 
+    /// <summary>Stranded batches queued again per round, at most (the rest follow in the next rounds).</summary>
+    public const int StrandedPerRound = 100;
+
     public override async Task<DispatchResult> RunAsync(TaskActivityContext context, DispatchRequest input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -100,7 +103,20 @@ public sealed class DispatchBatchesActivity(BatchStore batches, IBatchQueue queu
             }
         }
         var (queuedHigh, queuedLow) = await queue.DepthAsync(CancellationToken.None).ConfigureAwait(false);
-        return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow);
+        var requeued = 0;
+        if (queuedHigh + queuedLow == 0 && started == 0 && input.StrandedAfterSeconds > 0)
+        {
+            // Both queues empty (the count includes leased messages), yet a batch may still be queued: its message was lost
+            // (a crash between the row and the send) or poisoned before it started. Queue it again; a duplicate cannot
+            // start twice and a finished batch posts nothing.
+            foreach (var batch in await batches.TakeStrandedAsync(TimeSpan.FromSeconds(input.StrandedAfterSeconds), StrandedPerRound).ConfigureAwait(false))
+            {
+                logger.LogWarning("Batch {BatchId} was queued with no message on either queue; queued again", batch.BatchId);
+                await queue.EnqueueAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                requeued++;
+            }
+        }
+        return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow, requeued);
     }
 }
 

@@ -20,8 +20,27 @@ public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, l
     {
         ArgumentNullException.ThrowIfNull(context);
         var state = input ?? new DispatcherState(new DispatcherSettings().BaseInFlight, new DispatcherSettings());
-        var result = await context.CallActivityAsync<DispatchResult>(nameof(DispatchBatchesActivity),
-            new DispatchRequest(state.MaxInFlight, Math.Min(state.Settings.ReservedForHigh, state.MaxInFlight - 1)));
+        DispatchResult result;
+        try
+        {
+            result = await context.CallActivityAsync<DispatchResult>(nameof(DispatchBatchesActivity),
+                new DispatchRequest(state.MaxInFlight, Math.Min(state.Settings.ReservedForHigh, state.MaxInFlight - 1), state.Settings.StrandedAfterSeconds));
+        }
+        catch (TaskFailedException ex)
+        {
+            // A round that fails (storage timeout, database restart) must not end the one dispatcher: every batch queued
+            // after that would wait for a restart. Back off, remember the error for status, and poll again; the
+            // messages the round had leased come back when their lease ends.
+            var failed = state with
+            {
+                Rounds = state.Rounds + 1,
+                FailedRounds = state.FailedRounds + 1,
+                LastError = Truncate(ex.FailureDetails.ErrorMessage),
+            };
+            await context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(Math.Max(1, state.Settings.FailedRoundBackoffSeconds)), CancellationToken.None);
+            context.ContinueAsNew(failed, preserveUnprocessedEvents: false);
+            return failed.Rounds;
+        }
 
         var next = state with { MaxInFlight = ConcurrencyScaler.Next(state.MaxInFlight, result.Queued, state.Settings), Rounds = state.Rounds + 1 };
         var inFlight = result.InFlightHigh + result.InFlightLow;
@@ -34,6 +53,8 @@ public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, l
         context.ContinueAsNew(next, preserveUnprocessedEvents: false);
         return next.Rounds;
     }
+
+    private static string Truncate(string message) => message.Length <= 500 ? message : message[..500];
 }
 
 /// <summary>Scales the in-flight cap with queue depth, with hysteresis (pure).</summary>

@@ -13,10 +13,11 @@ public sealed record IngestPlan(string RunId, IReadOnlyList<BatchWork> Batches, 
 /// <summary>Input of <see cref="DispatchBatchesActivity"/>.</summary>
 /// <param name="MaxInFlight">Batches allowed to run at once.</param>
 /// <param name="ReservedForHigh">Slots low batches may not take, so a high batch finds one within a poll.</param>
-public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh);
+/// <param name="StrandedAfterSeconds">Queue again batches queued this long with both queues empty; 0 turns it off.</param>
+public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0);
 
-/// <summary>What one dispatch round did.</summary>
-public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow)
+/// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again.</summary>
+public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow, int Requeued = 0)
 {
     public long Queued => QueuedHigh + QueuedLow;
 }
@@ -25,7 +26,9 @@ public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, i
 /// <param name="MaxInFlight">The current in-flight cap (scaled with queue depth).</param>
 /// <param name="Settings">The scaling settings.</param>
 /// <param name="Rounds">Rounds since the dispatcher was created (for status only).</param>
-public sealed record DispatcherState(int MaxInFlight, DispatcherSettings Settings, long Rounds = 0);
+/// <param name="FailedRounds">Rounds whose dispatch activity failed (the dispatcher backed off and went on).</param>
+/// <param name="LastError">The last failed round's error, for status.</param>
+public sealed record DispatcherState(int MaxInFlight, DispatcherSettings Settings, long Rounds = 0, long FailedRounds = 0, string? LastError = null);
 
 /// <summary>How the dispatcher scales (section <c>Recon:Dispatcher</c>).</summary>
 public sealed record DispatcherSettings
@@ -50,6 +53,16 @@ public sealed record DispatcherSettings
 
     /// <summary>Whole seconds between polls of empty queues (durable timers are whole seconds on Azure Storage).</summary>
     public int IdlePollSeconds { get; init; } = 1;
+
+    /// <summary>Whole seconds to wait after a round whose dispatch activity failed, before polling again.</summary>
+    public int FailedRoundBackoffSeconds { get; init; } = 5;
+
+    /// <summary>
+    /// A batch still queued this long after it was queued, while both queues are empty, lost its message (a crash between
+    /// writing the row and sending the message, or a message poisoned before it started); the dispatcher queues it again.
+    /// Duplicates are harmless: a batch starts once (its id is the instance id) and a finished batch posts nothing.
+    /// </summary>
+    public int StrandedAfterSeconds { get; init; } = 120;
 }
 
 /// <summary>Input of <see cref="BeginBatchActivity"/>.</summary>

@@ -17,7 +17,7 @@ public sealed class DispatcherOrchestratorTests
         Assert.Equal([TimeSpan.FromSeconds(1)], ctx.Timers);
         var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
         Assert.Equal(1, next.Rounds);
-        Assert.Equal(new DispatchRequest(8, 2), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).Single());
+        Assert.Equal(new DispatchRequest(8, 2, 120), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).Single());
     }
 
     [Fact]
@@ -29,6 +29,48 @@ public sealed class DispatcherOrchestratorTests
 
         Assert.Empty(ctx.Timers);
         Assert.Equal(16, Assert.IsType<DispatcherState>(ctx.ContinuedWith).MaxInFlight);
+    }
+
+    [Fact]
+    public async Task RunAsync_RoundFails_BacksOffAndContinuesWithTheErrorInsteadOfEnding()
+    {
+        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity),
+            (Func<object?, DispatchResult>)(_ => throw FakeOrchestrationContext.Failure(nameof(DispatchBatchesActivity), new TimeoutException("queue receive timed out"))));
+        var state = new DispatcherState(16, new DispatcherSettings(), Rounds: 41);
+
+        var rounds = await new DispatcherOrchestrator().RunAsync(ctx.Object, state);
+
+        Assert.Equal(42, rounds);
+        Assert.Equal([TimeSpan.FromSeconds(5)], ctx.Timers);
+        var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
+        Assert.Equal(1, next.FailedRounds);
+        Assert.Equal(16, next.MaxInFlight);
+        Assert.Contains("queue receive timed out", next.LastError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("Failed", true)]
+    [InlineData("Terminated", true)]
+    [InlineData("Completed", true)]
+    [InlineData("Canceled", true)]
+    [InlineData("Running", false)]
+    [InlineData("Pending", false)]
+    [InlineData("ContinuedAsNew", false)]
+    [InlineData("Suspended", false)]
+    public void DispatcherWatch_StartsOnlyWhenNobodyDispatches(string? status, bool mustStart)
+        => Assert.Equal(mustStart, DispatcherWatch.MustStart(status));
+
+    [Fact]
+    public void DispatcherWatch_StatusNames_AreTheWorkerRuntimeEnumNames()
+    {
+        // Recon.Worker passes DTFx's OrchestrationStatus.ToString(); a renamed member would make a live dispatcher look dead
+        foreach (var status in Enum.GetValues<DurableTask.Core.OrchestrationStatus>())
+        {
+            var alive = status is DurableTask.Core.OrchestrationStatus.Running or DurableTask.Core.OrchestrationStatus.Pending
+                or DurableTask.Core.OrchestrationStatus.ContinuedAsNew or DurableTask.Core.OrchestrationStatus.Suspended;
+            Assert.Equal(!alive, DispatcherWatch.MustStart(status.ToString()));
+        }
     }
 
     [Theory]

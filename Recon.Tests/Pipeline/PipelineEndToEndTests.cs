@@ -129,7 +129,17 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
 
         await using (var second = await WorkerProcess.StartAsync(environment, stack.WorkerUrl, TimeSpan.FromMinutes(2)))
         {
-            var counts = await stack.WaitForRunsAsync(runIds, RunLimit);
+            BatchStatusCounts counts;
+            try
+            {
+                counts = await stack.WaitForRunsAsync(runIds, RunLimit);
+            }
+            catch (Exception)
+            {
+                // what the restarted worker said is the only account of where it stopped
+                output.WriteLine("restarted worker, last lines:\n" + second.Tail(150));
+                throw;
+            }
             output.WriteLine($"after restart: {counts.Format()}");
             Assert.Equal(0, counts.Count(BatchStatuses.Failed));
             Assert.True(counts.Total > atKill.Total || atKill.Count(BatchStatuses.Done) < counts.Total, "work remained after the kill");

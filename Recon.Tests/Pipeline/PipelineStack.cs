@@ -191,14 +191,14 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public string LogTail
+    public string LogTail => Tail(30);
+
+    /// <summary>The last <paramref name="lines"/> lines the worker wrote (stdout and stderr).</summary>
+    public string Tail(int lines)
     {
-        get
+        lock (_log)
         {
-            lock (_log)
-            {
-                return string.Join('\n', _log.TakeLast(30));
-            }
+            return string.Join('\n', _log.TakeLast(lines));
         }
     }
 

@@ -36,4 +36,8 @@ public sealed class DurableHostOptions
 
     /// <summary>Longest back-off between polls of an idle queue. 1 s: the 30 s window cannot afford the 30 s default.</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the worker checks that the one dispatcher is alive and starts it again if it ended (failed,
+    /// terminated, or was never started); 0 turns the check off after the first start.</summary>
+    public TimeSpan DispatcherWatchInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
