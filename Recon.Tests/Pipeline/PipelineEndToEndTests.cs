@@ -109,7 +109,8 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
     public async Task WorkerKilledMidRun_RestartedWorkerFinishes_NothingLostNothingPostedTwice()
     {
         await using var stack = await PipelineStack.CreateAsync(seed: 62, size: 160);
-        // short visibility timeouts: the restarted worker gets the dead one's work after 10 s instead of 45 s
+        // a short activity lease: the restarted worker gets the dead one's activities after 10 s instead of 45 s (orchestration
+        // messages keep 45 s, see PipelineStack.Settings)
         var environment = stack.Environment(TimeSpan.FromSeconds(10));
         var requests = stack.Requests(pageSize: 4, runPrefix: "kill", Providers.Stripe, Providers.BankA);
         var runIds = new List<string>();

@@ -84,8 +84,11 @@ public sealed class PipelineStack : IAsyncDisposable
         };
         if (visibilityTimeout is { } v)
         {
+            // activity messages only: DTFx renews an activity's lease while it runs, so a short one costs nothing while
+            // the worker lives. Control-queue messages are not renewed and wait in the worker's prefetch buffer, so under
+            // CPU starvation a short control lease hands the same episode out again and again (PopReceiptMismatch on
+            // every abandon): those keep the configured 45 s.
             s["Recon:Worker:WorkItemVisibilityTimeout"] = v.ToString("c", CultureInfo.InvariantCulture);
-            s["Recon:Worker:ControlVisibilityTimeout"] = v.ToString("c", CultureInfo.InvariantCulture);
         }
         return s;
     }
