@@ -105,6 +105,8 @@ internal sealed class MatchSession
     /// <summary>Orders ledger indexes by entry id (ordinal): the tie-break that keeps caps independent of input order.</summary>
     private Comparer<int> ById => _byId ??= Comparer<int>.Create((x, y) => string.CompareOrdinal(_led[x].Id, _led[y].Id));
     private readonly Dictionary<string, int> _currencies = new(StringComparer.Ordinal);
+    private string? _lastCurrency;
+    private int _lastCurrencyIndex = -1;
     private int _minDay;
     private int _days;
     private Edge[] _edges;
@@ -667,7 +669,17 @@ internal sealed class MatchSession
     }
 
     /// <summary>Index of a currency in the buckets, or -1 when no ledger entry is in it; looked up once per transaction.</summary>
-    private int CurrencyIndex(string currency) => _currencies.TryGetValue(currency, out var c) ? c : -1;
+    /// <remarks>Transactions in a row mostly carry the same currency string instance: then the last answer is reused,
+    /// instead of hashing the code again (a dictionary lookup per transaction).</remarks>
+    private int CurrencyIndex(string currency)
+    {
+        if (!ReferenceEquals(currency, _lastCurrency))
+        {
+            _lastCurrencyIndex = _currencies.TryGetValue(currency, out var c) ? c : -1;
+            _lastCurrency = currency;
+        }
+        return _lastCurrencyIndex;
+    }
 
     private bool TryBucket(int currency, int day, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Bucket? bucket)
     {
