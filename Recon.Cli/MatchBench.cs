@@ -99,6 +99,16 @@ internal static class MatchBench
             json.WriteNumberValue(Math.Round(s, 4));
         }
         json.WriteEndArray();
+        json.WriteStartArray("cpu_seconds_each_run");
+        foreach (var s in cpuSeconds)
+        {
+            json.WriteNumberValue(Math.Round(s, 4));
+        }
+        json.WriteEndArray();
+        // on a shared machine the two rates differ a lot; say which is which next to them
+        json.WriteString("rates_note",
+            "transactions_per_second = transactions / median wall seconds (includes waiting for a core); "
+            + "transactions_per_cpu_second = transactions / median CPU seconds of the process during the match (GC threads included)");
         if (run is not null)
         {
             // a fingerprint of every verdict: two builds that agree on it decided the same way
