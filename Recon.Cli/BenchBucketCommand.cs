@@ -35,7 +35,7 @@ internal static class BenchBucketCommand
         var coalescing = new AcquireCoalescingOptions
         {
             Enabled = true,
-            MaxBatchSize = cli.Int("--batch-size", new AcquireCoalescingOptions().MaxBatchSize, 1, 10_000),
+            MaxBatchSize = cli.Int("--batch-size", new AcquireCoalescingOptions().MaxBatchSize, 1, AcquireCoalescingOptions.MaxBatchSizeLimit),
             MaxBatchesInFlight = cli.Int("--batches-in-flight", new AcquireCoalescingOptions().MaxBatchesInFlight, 1, 64),
         };
         var redisConfiguration = configuration[RedisConnectionFactory.ConfigurationKey]

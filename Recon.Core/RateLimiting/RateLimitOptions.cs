@@ -67,6 +67,12 @@ public sealed class AcquireCoalescingOptions
     public int MaxBatchSize { get; set; } = 256;
 
     /// <summary>
+    /// Largest <see cref="MaxBatchSize"/> accepted: 1,000 acquires with per-scope keys stay well inside the few
+    /// thousand values Lua's <c>unpack</c> can pass to one MGET, and keep one script run around a millisecond.
+    /// </summary>
+    public const int MaxBatchSizeLimit = 1_000;
+
+    /// <summary>
     /// Script calls of one provider on the way at once: 2 lets Redis decide one batch while the client gathers and
     /// sends the next; more only makes the batches smaller.
     /// </summary>

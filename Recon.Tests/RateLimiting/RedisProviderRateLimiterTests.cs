@@ -255,13 +255,17 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
     [InlineData(true)]
     public async Task Defaults_StripeAndPlaid_NeedEndpointAndScope(bool coalesce)
     {
-        var options = new RateLimitOptions { KeyPrefix = NewPrefix(), Coalescing = { Enabled = coalesce } };
+        var options = new RateLimitOptions { KeyPrefix = NewPrefix(), Coalescing = { Enabled = coalesce, MaxBatchesInFlight = 1 } };
         await using var redis = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
         var limiter = new RedisProviderRateLimiter(redis, options);
 
         // Stripe's per-endpoint burst is one call; the next waits at most 1/23.75 s. Five acquires sent at once reach
-        // Redis pipelined, microseconds apart, so the answer does not depend on how loaded this machine is.
+        // Redis pipelined, microseconds apart, so the answer does not depend on how loaded this machine is. Coalescing
+        // sends a lone acquire at once and the rest one round trip later (a stall there would refill the bucket), so
+        // there an acquire on another endpoint holds the one call slot first and the five leave together, one batch.
+        var holdsTheSlot = limiter.TryAcquireAsync(Providers.Stripe, "payouts", null, 1, default);
         var burst = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => limiter.TryAcquireAsync(Providers.Stripe, "charges", null, 1, default).AsTask()));
+        Assert.True((await holdsTheSlot).Granted);
         Assert.Equal(1, burst.Count(d => d.Granted));
         Assert.All(burst.Where(d => !d.Granted), d => Assert.InRange(d.RetryAfter, TimeSpan.FromTicks(1), TimeSpan.FromMicroseconds(42_106)));
 
@@ -274,7 +278,7 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Options_BoundFromConfiguration_ReplaceTheDefaultOfThatProviderOnly()
+    public async Task Options_BoundFromConfiguration_ReplaceTheDefaultOfThatProviderOnly()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -293,6 +297,10 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
         Assert.Equal(64, options.Coalescing.MaxBatchSize);
         Assert.Equal(2, options.Coalescing.MaxBatchesInFlight);
         Assert.False(new RateLimitOptions().Coalescing.Enabled);
+        var tooLarge = new RateLimitOptions { Coalescing = { Enabled = true, MaxBatchSize = AcquireCoalescingOptions.MaxBatchSizeLimit + 1 } };
+        await using var redis = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        var refused = Assert.Throws<InvalidOperationException>(() => new RedisProviderRateLimiter(redis, tooLarge));
+        Assert.Contains("Recon:RateLimits:Coalescing: MaxBatchSize", refused.Message, StringComparison.Ordinal);
         var stripe = Assert.Single(providers[Providers.Stripe].Buckets);
         Assert.Equal(23.75m, stripe.RatePerSecond);
         Assert.Equal(2, providers[Providers.Plaid].Buckets.Count);

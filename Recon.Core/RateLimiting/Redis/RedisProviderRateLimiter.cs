@@ -45,10 +45,11 @@ public sealed partial class RedisProviderRateLimiter : IProviderRateLimiter
         var coalescing = options.Coalescing ?? new AcquireCoalescingOptions();
         if (coalescing.Enabled)
         {
-            if (coalescing.MaxBatchSize < 1 || coalescing.MaxBatchesInFlight < 1)
+            if (coalescing.MaxBatchSize is < 1 or > AcquireCoalescingOptions.MaxBatchSizeLimit || coalescing.MaxBatchesInFlight < 1)
             {
                 throw new InvalidOperationException(
-                    $"{RateLimitOptions.SectionName}:Coalescing: MaxBatchSize ({coalescing.MaxBatchSize}) and MaxBatchesInFlight ({coalescing.MaxBatchesInFlight}) must be at least 1.");
+                    $"{RateLimitOptions.SectionName}:Coalescing: MaxBatchSize ({coalescing.MaxBatchSize}) must be 1..{AcquireCoalescingOptions.MaxBatchSizeLimit} " +
+                    $"and MaxBatchesInFlight ({coalescing.MaxBatchesInFlight}) at least 1.");
             }
             _coalescers = _plans.ToDictionary(p => p.Key, p => new Coalescer(this, p.Value, coalescing.MaxBatchSize, coalescing.MaxBatchesInFlight), StringComparer.Ordinal);
         }
