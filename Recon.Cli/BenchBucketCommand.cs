@@ -17,13 +17,13 @@ namespace Recon.Cli;
 /// </summary>
 internal static class BenchBucketCommand
 {
-    public const string Usage = "bench bucket --out FILE.json [--seconds N] [--concurrency N] [--path single|batched|both] [--batch-size N] [--batches-in-flight N]";
+    public const string Usage = "bench bucket --out FILE.json [--seconds N] [--concurrency N] [--path single|batched|both] [--batch-size N] [--batches-in-flight N] [--accuracy-acquirers N]";
     private const int TargetAcquiresPerSecond = 50_000;
     private const string Provider = "bench";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        var cli = new CliArgs(args, Usage, "--out", "--seconds", "--concurrency", "--path", "--batch-size", "--batches-in-flight");
+        var cli = new CliArgs(args, Usage, "--out", "--seconds", "--concurrency", "--path", "--batch-size", "--batches-in-flight", "--accuracy-acquirers");
         var output = cli.Required("--out");
         var seconds = cli.Int("--seconds", 5, 1, 3600);
         var concurrency = cli.Int("--concurrency", 256, 1, 100_000);
@@ -38,6 +38,9 @@ internal static class BenchBucketCommand
             MaxBatchSize = cli.Int("--batch-size", new AcquireCoalescingOptions().MaxBatchSize, 1, AcquireCoalescingOptions.MaxBatchSizeLimit),
             MaxBatchesInFlight = cli.Int("--batches-in-flight", new AcquireCoalescingOptions().MaxBatchesInFlight, 1, 64),
         };
+        // concurrent acquirers per accuracy client on the batched path: 8 makes batches form (a client with one
+        // acquire at a time never has two to merge), at the price of more CPU on a loaded machine
+        var accuracyAcquirers = cli.Int("--accuracy-acquirers", 8, 1, 64);
         var redisConfiguration = configuration[RedisConnectionFactory.ConfigurationKey]
             ?? throw new UsageException($"{RedisConnectionFactory.ConfigurationKey} is not set: run ./recon up first (./recon bench reads .recon/env).");
 
@@ -106,7 +109,7 @@ internal static class BenchBucketCommand
         }
         if (batched is not null)
         {
-            batchedAccuracy = await AccuracyAsync(redisConfiguration, admin, prefix + ":acc-batched", coalescing, acquirersPerConnection: 8, run);
+            batchedAccuracy = await AccuracyAsync(redisConfiguration, admin, prefix + ":acc-batched", coalescing, acquirersPerConnection: accuracyAcquirers, run);
         }
         if ((single is not null && singleAccuracy is null) || (batched is not null && batchedAccuracy is null))
         {
