@@ -31,12 +31,15 @@ public sealed class RedisOutageTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task RedisStopped_AcquireFailsClosed_ThenResumesAfterRestartWithoutNewConnection()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RedisStopped_AcquireFailsClosed_ThenResumesAfterRestartWithoutNewConnection(bool coalesce)
     {
         var options = new RateLimitOptions
         {
             KeyPrefix = "test:outage",
+            Coalescing = { Enabled = coalesce },
             Providers = { ["sandbox"] = new() { Buckets = [new() { Name = "b", RatePerSecond = 1000m, Capacity = 100 }] } },
         };
         await using var redis = await RedisConnectionFactory.ConnectAsync($"127.0.0.1:{_port}");
@@ -60,6 +63,12 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.Contains("fail closed", failure.Message, StringComparison.Ordinal);
         Assert.Contains($"127.0.0.1:{_port}", failure.Message, StringComparison.Ordinal);
         Assert.Contains("sandbox", failure.Message, StringComparison.Ordinal);
+        // several acquires at once while Redis is down (one batch when coalescing): each fails closed, none hangs
+        var together = Enumerable.Range(0, 10).Select(_ => limiter.TryAcquireAsync("sandbox", "list", null, 1, default).AsTask()).ToArray();
+        foreach (var attempt in together)
+        {
+            await Assert.ThrowsAsync<RateLimiterUnavailableException>(() => attempt);
+        }
 
         await StartServerAsync();
         var resumed = await UntilAsync(async () =>
@@ -78,6 +87,10 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.NotNull(resumed);
         // the restarted server had no script: the limiter met NOSCRIPT and fell back to EVAL
         Assert.True(limiter.ScriptReloads >= 1);
+        if (coalesce)
+        {
+            Assert.True(limiter.Coalescing.Acquires >= 2, "the acquires did not go through the batch script");
+        }
     }
 
     private static async Task<T?> UntilAsync<T>(Func<Task<T?>> attempt) where T : class

@@ -13,7 +13,7 @@ namespace Recon.Core.RateLimiting.Redis;
 /// <see cref="RateLimiterUnavailableException"/>: no token, no provider call. The multiplexer reconnects by itself
 /// (<see cref="RedisConnectionFactory"/>), so nothing needs a restart when Redis comes back.
 /// </remarks>
-public sealed class RedisProviderRateLimiter : IProviderRateLimiter
+public sealed partial class RedisProviderRateLimiter : IProviderRateLimiter
 {
     /// <summary>Stores when the pause ends (Redis TIME, µs), expiring then; only ever moves the end later.</summary>
     private const string PauseScript = """
@@ -32,6 +32,7 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
     private readonly RateLimitOptions _options;
     private readonly Dictionary<string, ProviderPlan> _plans;
     private readonly ConcurrentDictionary<(string Provider, string Endpoint), RedisKey[]> _endpointKeys = new();
+    private readonly Dictionary<string, Coalescer>? _coalescers;
     private long _scriptReloads;
 
     public RedisProviderRateLimiter(IConnectionMultiplexer redis, RateLimitOptions options)
@@ -41,13 +42,24 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
         _redis = redis;
         _options = options;
         _plans = options.ResolveProviders().ToDictionary(p => p.Key, p => ProviderPlan.Create(options.KeyPrefix, p.Key, p.Value), StringComparer.Ordinal);
+        var coalescing = options.Coalescing ?? new AcquireCoalescingOptions();
+        if (coalescing.Enabled)
+        {
+            if (coalescing.MaxBatchSize is < 1 or > AcquireCoalescingOptions.MaxBatchSizeLimit || coalescing.MaxBatchesInFlight < 1)
+            {
+                throw new InvalidOperationException(
+                    $"{RateLimitOptions.SectionName}:Coalescing: MaxBatchSize ({coalescing.MaxBatchSize}) must be 1..{AcquireCoalescingOptions.MaxBatchSizeLimit} " +
+                    $"and MaxBatchesInFlight ({coalescing.MaxBatchesInFlight}) at least 1.");
+            }
+            _coalescers = _plans.ToDictionary(p => p.Key, p => new Coalescer(this, p.Value, coalescing.MaxBatchSize, coalescing.MaxBatchesInFlight), StringComparer.Ordinal);
+        }
     }
 
     /// <summary>How often the server had lost a script (NOSCRIPT) and it was sent again with EVAL.</summary>
     public long ScriptReloads => Interlocked.Read(ref _scriptReloads);
 
     /// <inheritdoc />
-    public async ValueTask<RateLimitDecision> TryAcquireAsync(string provider, string endpoint, string? scope, int tokens, CancellationToken cancellationToken)
+    public ValueTask<RateLimitDecision> TryAcquireAsync(string provider, string endpoint, string? scope, int tokens, CancellationToken cancellationToken)
     {
         var plan = Plan(provider);
         if (tokens < 1 || tokens > plan.MaxTokens)
@@ -56,19 +68,27 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
                 $"{provider}: an acquire takes 1..{plan.MaxTokens} tokens (the smallest bucket's capacity); more could never be granted.");
         }
         var keys = plan.KeysFor(endpoint, scope, _endpointKeys);
-        var args = new RedisValue[plan.LimitArgs.Length + 1];
-        args[0] = tokens * TokenBucketMath.NanoTokensPerToken;
-        plan.LimitArgs.CopyTo(args, 1);
-
         cancellationToken.ThrowIfCancellationRequested();
-        var answer = (long)await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, args, provider).ConfigureAwait(false);
-        return answer switch
+        if (_coalescers is not null)
         {
-            0 => RateLimitDecision.Grant,
-            > 0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(answer * 10))),
-            _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider}: bucket {-answer} holds fewer than {tokens} tokens."),
-        };
+            // once queued the acquire is decided with its batch, as a single call already sent cannot be recalled
+            return new ValueTask<RateLimitDecision>(_coalescers[provider].AcquireAsync(keys, tokens));
+        }
+        return AcquireOneAsync(plan, keys, tokens);
     }
+
+    private async ValueTask<RateLimitDecision> AcquireOneAsync(ProviderPlan plan, RedisKey[] keys, int tokens)
+    {
+        var answer = (long)await EvaluateAsync(TokenBucketScript.Source, TokenBucketScript.Sha1, keys, plan.ArgsFor(tokens), plan.Provider).ConfigureAwait(false);
+        return Decision(answer, plan.Provider, tokens);
+    }
+
+    private static RateLimitDecision Decision(long answer, string provider, int tokens) => answer switch
+    {
+        0 => RateLimitDecision.Grant,
+        > 0 => RateLimitDecision.Wait(TimeSpan.FromTicks(checked(answer * 10))),
+        _ => throw new InvalidOperationException($"Token bucket script refused the arguments for {provider}: bucket {-answer} holds fewer than {tokens} tokens."),
+    };
 
     /// <inheritdoc />
     public async ValueTask PauseAsync(string provider, TimeSpan duration, CancellationToken cancellationToken)
@@ -122,6 +142,7 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
         private readonly BucketScope[] _scopes;
         private readonly string[] _names;
         private readonly RedisKey?[] _fixedKeys;
+        private readonly RedisValue[]?[] _argsByTokens;
 
         private ProviderPlan(string provider, string keyBase, ProviderRateLimitOptions options)
         {
@@ -146,6 +167,38 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
             LimitArgs = [.. limits.SelectMany(l => new RedisValue[] { l.CapacityNanoTokens, l.RateMilliTokensPerSecond })];
             MaxTokens = (int)(limits.Min(l => l.CapacityNanoTokens) / TokenBucketMath.NanoTokensPerToken);
             _fixedKeys = [.. _scopes.Select((s, i) => s == BucketScope.Provider ? (RedisKey?)(keyBase + _names[i]) : null)];
+            Limits = limits;
+            UsesScope = _scopes.Contains(BucketScope.Scope);
+            NeedArgs = [.. Enumerable.Range(0, Math.Min(MaxTokens, MaxCachedTokenCounts) + 1).Select(t => (RedisValue)(t * TokenBucketMath.NanoTokensPerToken))];
+            _argsByTokens = new RedisValue[]?[NeedArgs.Length];
+        }
+
+        // acquires almost always take one token; a few more counts are cached, larger ones are built per call
+        private const int MaxCachedTokenCounts = 16;
+
+        public TokenBucketLimit[] Limits { get; }
+
+        /// <summary>The "nano-tokens to take" argument for 0..16 tokens, built once.</summary>
+        public RedisValue[] NeedArgs { get; }
+
+        public int BucketCount => _scopes.Length;
+
+        /// <summary>The single script's ARGV for <paramref name="tokens"/>: built once per token count and reused
+        /// (StackExchange.Redis only reads it).</summary>
+        public RedisValue[] ArgsFor(int tokens)
+        {
+            if (tokens < _argsByTokens.Length && Volatile.Read(ref _argsByTokens[tokens]) is { } cached)
+            {
+                return cached;
+            }
+            var args = new RedisValue[LimitArgs.Length + 1];
+            args[0] = tokens * TokenBucketMath.NanoTokensPerToken;
+            LimitArgs.CopyTo(args, 1);
+            if (tokens < _argsByTokens.Length)
+            {
+                Volatile.Write(ref _argsByTokens[tokens], args);
+            }
+            return args;
         }
 
         public string Provider { get; }
@@ -156,7 +209,7 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
 
         public int MaxTokens { get; }
 
-        public bool UsesScope => _scopes.Contains(BucketScope.Scope);
+        public bool UsesScope { get; }
 
         // The hash tag {provider} keeps a provider's keys in one cluster slot, as a multi-key script requires.
         public static ProviderPlan Create(string prefix, string provider, ProviderRateLimitOptions options)
@@ -164,6 +217,10 @@ public sealed class RedisProviderRateLimiter : IProviderRateLimiter
 
         public RedisKey[] KeysFor(string endpoint, string? scope, ConcurrentDictionary<(string, string), RedisKey[]> cache)
         {
+            if (!UsesScope && cache.TryGetValue((Provider, endpoint), out var known))
+            {
+                return known;
+            }
             if (_scopes.Contains(BucketScope.Endpoint) && string.IsNullOrEmpty(endpoint))
             {
                 throw new ArgumentException($"{Provider} counts calls per endpoint: name the endpoint.", nameof(endpoint));
