@@ -64,6 +64,7 @@ internal static class MatchBench
         var matcher = new Matcher(rules);
         var seconds = new List<double>();
         var cpuSeconds = new List<double>();
+        var collections = new List<(int Gen0, int Gen1, int Gen2, long AllocatedBytes)>();
         MatchRun? run = null;
         for (var i = 0; i < runs; i++)
         {
@@ -71,9 +72,14 @@ internal static class MatchBench
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var (g0, g1, g2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            var allocated0 = GC.GetAllocatedBytesForCurrentThread();
             var sw = Stopwatch.StartNew();
             run = matcher.Match(scenario.Transactions, scenario.Ledger);
             sw.Stop();
+            // collections counted per generation (a gen2 also counts as gen1 and gen0): where the GC share of the CPU goes
+            collections.Add((GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2,
+                GC.GetAllocatedBytesForCurrentThread() - allocated0));
             seconds.Add(sw.Elapsed.TotalSeconds);
             // on a shared machine wall time includes waiting for a core; CPU time shows the matcher's own cost
             cpuSeconds.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
@@ -105,6 +111,18 @@ internal static class MatchBench
             json.WriteNumberValue(Math.Round(s, 4));
         }
         json.WriteEndArray();
+        json.WriteStartArray("gc_each_run");
+        foreach (var (gen0, gen1, gen2, allocated) in collections)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("gen0_collections", gen0);
+            json.WriteNumber("gen1_collections", gen1);
+            json.WriteNumber("gen2_collections", gen2);
+            json.WriteNumber("allocated_bytes", allocated);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteString("gc_settings", $"server={System.Runtime.GCSettings.IsServerGC}, latency={System.Runtime.GCSettings.LatencyMode}");
         // on a shared machine the two rates differ a lot; say which is which next to them
         json.WriteString("rates_note",
             "transactions_per_second = transactions / median wall seconds (includes waiting for a core); "

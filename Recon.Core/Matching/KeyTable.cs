@@ -60,9 +60,11 @@ internal sealed class KeyTable
     }
 
     /// <summary>The id of <paramref name="key"/>, or -1 when it was never added.</summary>
-    public int Find(string key)
+    public int Find(string key) => Find(key, Hash(key));
+
+    /// <summary>The id of <paramref name="key"/> whose <see cref="Hash"/> is <paramref name="hash"/>, or -1.</summary>
+    public int Find(string key, uint hash)
     {
-        var hash = (uint)key.GetHashCode();
         for (var i = (int)(hash & (uint)_mask); ; i = (i + 1) & _mask)
         {
             var slot = _slots[i];

@@ -101,6 +101,7 @@ internal sealed class MatchSession
     private readonly int[] _txKey;
     private Bucket?[] _buckets = [];
     private Comparer<int>? _byId;
+    private Comparer<int>? _byProviderId;
 
     /// <summary>Orders ledger indexes by entry id (ordinal): the tie-break that keeps caps independent of input order.</summary>
     private Comparer<int> ById => _byId ??= Comparer<int>.Create((x, y) => string.CompareOrdinal(_led[x].Id, _led[y].Id));
@@ -155,50 +156,92 @@ internal sealed class MatchSession
         return Finish();
     }
 
+    /// <summary>
+    /// Marks every repeat of a (provider, provider id) pair as a duplicate of one canonical copy, and looks each id up
+    /// in the ledger keys.
+    /// </summary>
+    /// <remarks>Repeats are found by sorting (hash, index) pairs, as ledger ids are (<see cref="RefuseRepeatedIds"/>):
+    /// interning a million provider ids into the key table cost a random probe each and doubled the table every other
+    /// probe walks. The canonical copy is the first in input order of those smallest by content, as an input-order
+    /// pass would choose it.</remarks>
     private void FlagRepeatedTransactions()
     {
-        // keyed by the id's key id (the same lookup Collect uses later); the same id at another provider is rare and
-        // goes to a second table keyed by both
-        var first = new int[_ledgerKeys + _tx.Length];
-        Array.Fill(first, -1);
-        Dictionary<(string, string), int>? others = null;
-        for (var t = 0; t < _tx.Length; t++)
+        var n = _tx.Length;
+        Array.Fill(_dupOf, -1);
+        var keyed = GC.AllocateUninitializedArray<ulong>(n);
+        for (var t = 0; t < n; t++)
         {
-            var k = Intern(_tx[t].ProviderTxId);
-            _txKey[t] = k;
-            ref var slot = ref first[k];
-            var exists = slot >= 0;
-            if (exists && !string.Equals(_tx[slot].Provider, _tx[t].Provider, StringComparison.Ordinal))
+            var id = _tx[t].ProviderTxId;
+            var hash = KeyTable.Hash(id);
+            keyed[t] = ((ulong)hash << 32) | (uint)t;
+            // provider ids are looked up, not added: only keys some ledger entry carries are in the table
+            _txKey[t] = string.IsNullOrEmpty(id) ? -1 : _keyIds.Find(id, hash);
+        }
+        SortByHigh32(keyed);
+        int[]? run = null;
+        for (var i = 1; i < n; i++)
+        {
+            if (keyed[i] >> 32 != keyed[i - 1] >> 32)
             {
-                others ??= [];
-                slot = ref CollectionsMarshal.GetValueRefOrAddDefault(others, (_tx[t].Provider, _tx[t].ProviderTxId), out exists);
-            }
-            if (!exists)
-            {
-                slot = t;
-                _dupOf[t] = -1;
                 continue;
             }
-            // Same id, maybe different content: the canonical copy is the smaller by content, so input order cannot choose.
-            var kept = slot;
-            if (CompareContent(_tx[t], _tx[kept]) < 0)
+            var from = i - 1;
+            var to = i + 1;
+            while (to < n && keyed[to] >> 32 == keyed[from] >> 32)
             {
-                _dupOf[kept] = t;
-                _dupOf[t] = -1;
-                slot = t;
+                to++;
             }
-            else
+            // a run of equal hashes (stable sort: indexes ascending); ordered by (provider, id, index) so each
+            // (provider, id) is contiguous, in input order, however long the run
+            var count = to - from;
+            if (run is null || run.Length < count)
             {
-                _dupOf[t] = kept;
+                run = new int[Math.Max(count, 16)];
             }
+            for (var j = 0; j < count; j++)
+            {
+                run[j] = (int)(uint)keyed[from + j];
+            }
+            Array.Sort(run, 0, count, ByProviderIdThenIndex);
+            for (var g = 0; g < count;)
+            {
+                var end = g + 1;
+                while (end < count && SameProviderId(_tx[run[g]], _tx[run[end]]))
+                {
+                    end++;
+                }
+                var kept = run[g];
+                for (var j = g + 1; j < end; j++)
+                {
+                    if (CompareContent(_tx[run[j]], _tx[kept]) < 0)
+                    {
+                        kept = run[j];
+                    }
+                }
+                for (var j = g; j < end; j++)
+                {
+                    _dupOf[run[j]] = run[j] == kept ? -1 : kept;
+                }
+                g = end;
+            }
+            i = to - 1;
         }
     }
+
+    private Comparer<int> ByProviderIdThenIndex => _byProviderId ??= Comparer<int>.Create((x, y) =>
+    {
+        var c = CompareIds(_tx[x], _tx[y]);
+        return c != 0 ? c : x.CompareTo(y);
+    });
+
+    private static bool SameProviderId(ProviderTransaction a, ProviderTransaction b)
+        => string.Equals(a.ProviderTxId, b.ProviderTxId, StringComparison.Ordinal) && string.Equals(a.Provider, b.Provider, StringComparison.Ordinal);
 
     private void BuildIndexes()
     {
         var n = _led.Length;
-        // sized for every key and every provider id distinct, so it never rehashes while filling
-        _keyIds = new KeyTable(RefuseRepeatedIds() + _tx.Length);
+        // sized for every ledger key distinct, so it never rehashes while filling (provider ids are only looked up)
+        _keyIds = new KeyTable(RefuseRepeatedIds());
         var extKey = new int[n];
         var refKey = new int[n];
         // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
@@ -450,7 +493,7 @@ internal sealed class MatchSession
         var tx = _tx[t];
         _grouped = false;
         _txCurrency = CurrencyIndex(tx.Currency);
-        var k = string.IsNullOrEmpty(tx.ProviderTxId) || _txKey[t] >= _ledgerKeys ? -1 : _txKey[t];
+        var k = _txKey[t];
         if (k >= 0 && ExtStart(k) < ExtStart(k + 1))
         {
             KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
