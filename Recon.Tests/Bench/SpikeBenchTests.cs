@@ -53,6 +53,22 @@ public sealed class SpikeBenchTests
                 Assert.True(run.GetProperty("deadline_seconds").GetDouble() > 0);
                 Assert.Equal(run.GetProperty("batches_unfinished_at_deadline").GetInt32() > 0, run.GetProperty("ended_at_deadline").GetBoolean());
             }
+            // every queue call the workers made is timed, by kind, and Azurite's CPU is sampled
+            foreach (var run in runs)
+            {
+                var calls = run.GetProperty("queue_calls");
+                foreach (var kind in new[] { "send", "receive", "delete" })
+                {
+                    var stats = calls.GetProperty(kind);
+                    Assert.True(stats.GetProperty("calls").GetInt32() > 0, $"{kind} calls");
+                    Assert.True(stats.GetProperty("tries").GetInt32() >= stats.GetProperty("calls").GetInt32());
+                    Assert.True(stats.GetProperty("max_ms").GetDouble() >= stats.GetProperty("p50_ms").GetDouble());
+                }
+                Assert.Equal(JsonValueKind.Number, run.GetProperty("azurite_cpu").GetProperty("peak_percent").ValueKind);
+                Assert.Contains(run.GetProperty("timeline").EnumerateArray(), s => s.GetProperty("queue_calls").EnumerateObject().Any());
+            }
+            // the recon mode sends its low jobs in packs: never more send calls than jobs
+            Assert.True(runs[1].GetProperty("queue_calls").GetProperty("send").GetProperty("calls").GetInt32() <= runs[1].GetProperty("jobs").GetInt32());
             // the recon mode loses nothing and its database agrees
             var recon = report.Run("recon")!;
             Assert.Equal(recon.Jobs, recon.BatchesCompleted);
@@ -73,4 +89,15 @@ public sealed class SpikeBenchTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("POST", "http://127.0.0.1:1/devstoreaccount1/q/messages", QueueCallKind.Send)]
+    [InlineData("GET", "http://127.0.0.1:1/devstoreaccount1/q/messages?numofmessages=32&visibilitytimeout=300", QueueCallKind.Receive)]
+    [InlineData("GET", "http://127.0.0.1:1/devstoreaccount1/q/messages?peekonly=true", QueueCallKind.Peek)]
+    [InlineData("DELETE", "http://127.0.0.1:1/devstoreaccount1/q/messages/abc?popreceipt=x", QueueCallKind.Delete)]
+    [InlineData("PUT", "http://127.0.0.1:1/devstoreaccount1/q/messages/abc?popreceipt=x&visibilitytimeout=1", QueueCallKind.Update)]
+    [InlineData("GET", "http://127.0.0.1:1/devstoreaccount1/q?comp=metadata", QueueCallKind.GetProperties)]
+    [InlineData("PUT", "http://127.0.0.1:1/devstoreaccount1/q", QueueCallKind.Other)]
+    public void QueueCallKind_FromMethodAndAddress(string method, string uri, string kind)
+        => Assert.Equal(kind, QueueCallKind.Of(method, new Uri(uri)));
 }

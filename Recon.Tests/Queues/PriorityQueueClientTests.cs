@@ -161,4 +161,58 @@ public sealed class PriorityQueueClientTests
         await Assert.ThrowsAsync<ArgumentException>(() => client.EnqueueAsync(BatchMessageCodecTests.Sample(), 11));
         Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
     }
+
+    [Fact]
+    public async Task Pack_EachBatchSettledOnItsOwn_MessageGoesWhenAllAre_NothingLost()
+    {
+        var (client, service, options) = await NewClientAsync(sharePercent: 10, maxDequeueCount: 3);
+        await client.EnqueuePackAsync([.. Enumerable.Range(0, 4).Select(i => BatchMessageCodecTests.Sample($"p{i}", 5)), BatchMessageCodecTests.Sample("h0", 0)]);
+        var low = service.GetQueueClient(options.LowQueue);
+        var high = service.GetQueueClient(options.HighQueue);
+        // one message per priority class: four low batches in one, the high one alone on the high queue
+        Assert.Equal(1, (await low.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Equal(1, (await high.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+
+        var taken = await client.DequeueAsync(10, Lease);
+        Assert.Equal(["h0", "p0", "p1", "p2", "p3"], taken.Select(t => t.Message.BatchId).Order(StringComparer.Ordinal));
+        Assert.All(taken.Where(t => !t.IsHigh), t => Assert.True(t.InPack));
+        var byId = taken.ToDictionary(t => t.Message.BatchId);
+        await byId["h0"].CompleteAsync();
+        await byId["p0"].CompleteAsync();
+        await byId["p1"].AbandonAsync("provider timeout");
+        await byId["p2"].PoisonAsync("broken page");
+        // one batch still open: the pack's message stays (leased), so a crash now would bring the whole pack back
+        Assert.Equal(2, (await low.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        await byId["p3"].CompleteAsync();
+
+        // the pack is gone; what is left is the abandoned batch, alone, with its reason and its delivery counted
+        var again = Assert.Single(await client.DequeueAsync(10, Lease));
+        Assert.Equal("p1", again.Message.BatchId);
+        Assert.False(again.InPack);
+        Assert.Equal("provider timeout", again.LastError);
+        Assert.Equal(2, again.DequeueCount);
+        await again.CompleteAsync();
+        Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
+        var poisoned = Assert.Single((await service.GetQueueClient(QueueNames.Poison(options.LowQueue)).ReceiveMessagesAsync(10)).Value);
+        Assert.Contains("broken page", poisoned.Body.ToString(), StringComparison.Ordinal);
+        Assert.Contains("p2", poisoned.Body.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pack_BatchSentOnAloneKeepsCountingToThePoisonLimit()
+    {
+        var (client, service, options) = await NewClientAsync(sharePercent: 10, maxDequeueCount: 2);
+        await client.EnqueuePackAsync([BatchMessageCodecTests.Sample("p0", 5), BatchMessageCodecTests.Sample("p1", 5)]);
+        var first = await client.DequeueAsync(10, Lease);
+        await first.Single(m => m.Message.BatchId == "p0").CompleteAsync();
+        await first.Single(m => m.Message.BatchId == "p1").AbandonAsync("attempt 1 failed");
+        var second = Assert.Single(await client.DequeueAsync(10, Lease));
+        Assert.Equal(2, second.DequeueCount);
+        await second.AbandonAsync("attempt 2 failed");
+        // third delivery is over the limit of 2: poisoned with the last reason, not handed out
+        Assert.Empty(await client.DequeueAsync(10, Lease));
+        var poisoned = Assert.Single((await service.GetQueueClient(QueueNames.Poison(options.LowQueue)).ReceiveMessagesAsync(10)).Value);
+        Assert.Contains("attempt 2 failed", poisoned.Body.ToString(), StringComparison.Ordinal);
+        Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
+    }
 }

@@ -13,6 +13,7 @@ public sealed class AzuriteIsolatedMode : ISpikeMode
     private readonly Func<QueueServiceClient, ISpikeMode> _create;
     private readonly string? _binary;
     private ISpikeMode? _current;
+    private readonly QueueCallMeter _meter = new();
 
     /// <param name="create">Builds the mode on the given queue service.</param>
     /// <param name="stackQueues">The stack's Azurite (<c>./recon up</c>): the fallback.</param>
@@ -29,6 +30,9 @@ public sealed class AzuriteIsolatedMode : ISpikeMode
 
     public string Description => _onStack.Description;
 
+    /// <summary>The process id of this run's Azurite (null when on the stack's), for its CPU samples.</summary>
+    public int? AzuritePid { get; private set; }
+
     /// <summary>Which Azurite the last run used, as written in the report.</summary>
     public string Azurite { get; private set; } = "";
 
@@ -39,19 +43,35 @@ public sealed class AzuriteIsolatedMode : ISpikeMode
         if (_binary is null)
         {
             _current = _onStack;
+            AzuritePid = null;
             Azurite = "the stack's Azurite (shared by the modes: no Azurite binary under .tools to start one per mode)";
             log($"{Name}: no Azurite binary found (.tools/node_modules/.bin/azurite, installed by ./recon up): using the stack's Azurite, shared with the other modes");
             return new Nothing();
         }
         var azurite = await AzuriteProcess.StartAsync(_binary, cancellationToken).ConfigureAwait(false);
-        _current = _create(new QueueServiceClient(azurite.ConnectionString, SpikeArrivals.QueueOptions()));
+        var options = SpikeArrivals.QueueOptions();
+        _meter.Install(options);
+        _current = _create(new QueueServiceClient(azurite.ConnectionString, options));
+        AzuritePid = azurite.ProcessId;
         Azurite = $"its own Azurite process (in memory, 127.0.0.1:{azurite.BlobPort}-{azurite.BlobPort + 2}), killed when the mode ended";
         log($"{Name}: own Azurite pid {azurite.ProcessId} on 127.0.0.1:{azurite.BlobPort}-{azurite.BlobPort + 2}");
         return azurite;
     }
 
-    public Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
-        => (_current ?? throw new InvalidOperationException("PrepareAsync first: it starts the mode's Azurite")).RunAsync(jobs, recorder, deadline, cancellationToken);
+    /// <summary>Runs the mode with every queue call on its own Azurite timed into <paramref name="recorder"/>.</summary>
+    public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var mode = _current ?? throw new InvalidOperationException("PrepareAsync first: it starts the mode's Azurite");
+        _meter.Attach(recorder);
+        try
+        {
+            await mode.RunAsync(jobs, recorder, deadline, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _meter.Attach(null);
+        }
+    }
 
     private sealed class Nothing : IAsyncDisposable
     {

@@ -49,6 +49,106 @@ public static class SpikeArrivals
         await Task.WhenAll(sends).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The arrival schedule with packing, as an ingest that micro-batches does: each job is recorded as arrived at its
+    /// time, then waits in its priority class's open pack until the pack holds <paramref name="maxPack"/> jobs or its
+    /// first job has waited <paramref name="window"/> (high: <paramref name="highWindow"/>), and the pack goes out in
+    /// one send. The wait counts in every job's latency (it runs from arrival). Returns when every send settled.
+    /// </summary>
+    public static async Task RunPackedAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, Func<IReadOnlyList<SpikeJob>, CancellationToken, Task> sendPack,
+        TimeSpan window, TimeSpan highWindow, int maxPack, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(sendPack);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPack, 1);
+        var sends = new List<Task>();
+        var open = new Dictionary<bool, (double Since, List<SpikeJob> Jobs)>();
+        double Window(bool high) => (high ? highWindow : window).TotalSeconds;
+        void Flush(bool high)
+        {
+            var pack = open[high].Jobs;
+            open.Remove(high);
+            sends.Add(SendPackAsync(pack, recorder, sendPack, ct));
+        }
+        var next = 0;
+        // bounded: every turn either admits an arrival or sends an open pack, and both run out
+        while (next < jobs.Count || open.Count > 0)
+        {
+            var due = Math.Min(next < jobs.Count ? jobs[next].ArrivalSeconds : double.MaxValue,
+                open.Count == 0 ? double.MaxValue : open.Min(o => o.Value.Since + Window(o.Key)));
+            var wait = due - recorder.Now;
+            if (wait > 0)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(wait), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            var now = recorder.Now;
+            foreach (var high in open.Where(o => o.Value.Since + Window(o.Key) <= now).Select(o => o.Key).ToList())
+            {
+                Flush(high);
+            }
+            while (next < jobs.Count && jobs[next].ArrivalSeconds <= now)
+            {
+                var job = jobs[next++];
+                recorder.Arrived(job);
+                if (!open.TryGetValue(job.High, out var pack))
+                {
+                    pack = (now, []);
+                    open[job.High] = pack;
+                }
+                pack.Jobs.Add(job);
+                if (pack.Jobs.Count >= maxPack || Window(job.High) <= 0)
+                {
+                    Flush(job.High);
+                }
+            }
+        }
+        await Task.WhenAll(sends).ConfigureAwait(false);
+    }
+
+    private static async Task SendPackAsync(IReadOnlyList<SpikeJob> pack, SpikeRecorder recorder, Func<IReadOnlyList<SpikeJob>, CancellationToken, Task> sendPack, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await sendPack(pack, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // the deadline: reported as lost
+                return;
+            }
+            catch (Exception ex) when (IsQueueFailure(ex, ct))
+            {
+                if (attempt >= MaxSendAttempts)
+                {
+                    foreach (var job in pack)
+                    {
+                        recorder.Failed(job);
+                    }
+                    return;
+                }
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     /// <summary>A storage-queue call that failed rather than being cancelled by the run: an error answer, a network
     /// failure, or the SDK's own timeout (its retries give up with an <see cref="AggregateException"/>).</summary>
     public static bool IsQueueFailure(Exception ex, CancellationToken ct)

@@ -24,6 +24,8 @@ public sealed class SpikeRecorder
     private readonly ConcurrentQueue<(double At, string What)> _dbErrors = new();
     private readonly ConcurrentQueue<(double At, int Connections)> _connectionSamples = new();
     private readonly ConcurrentQueue<(double At, int High, int Low)> _backlogSamples = new();
+    private readonly ConcurrentQueue<QueueCall> _queueCalls = new();
+    private readonly ConcurrentQueue<ResourceSample> _resources = new();
     private int _arrivedHigh;
     private int _arrivedLow;
     private int _finishedHigh;
@@ -88,6 +90,12 @@ public sealed class SpikeRecorder
         return new Release(() => Interlocked.Decrement(ref _clientConnections));
     }
 
+    /// <summary>A storage-queue call ended (see <see cref="QueueCallMeter"/>).</summary>
+    public void QueueCall(QueueCall call) => _queueCalls.Enqueue(call);
+
+    /// <summary>One second's CPU and load sample (see <see cref="ResourceSampler"/>).</summary>
+    public void Resources(ResourceSample sample) => _resources.Enqueue(sample);
+
     public void ConnectionSample(double at, int connections) => _connectionSamples.Enqueue((at, connections));
 
     public void SampleBacklog()
@@ -146,6 +154,10 @@ public sealed class SpikeRecorder
     public IReadOnlyList<(double At, int Connections)> ConnectionSamples => [.. _connectionSamples];
 
     public IReadOnlyList<(double At, int High, int Low)> BacklogSamples => [.. _backlogSamples];
+
+    public IReadOnlyList<QueueCall> QueueCalls => [.. _queueCalls];
+
+    public IReadOnlyList<ResourceSample> ResourceSamples => [.. _resources];
 
     private sealed class Release(Action release) : IDisposable
     {

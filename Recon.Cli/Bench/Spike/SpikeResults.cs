@@ -36,7 +36,53 @@ public sealed record SpikeSecond(
     double LatencyMaxHigh,
     double LatencyMaxLow,
     int DbServerConnections,
-    int Completed);
+    int Completed)
+{
+    /// <summary>Storage-queue calls that ended in this second, by kind (<see cref="QueueCallKind"/>).</summary>
+    public IReadOnlyDictionary<string, QueueSecond> QueueCalls { get; init; } = new Dictionary<string, QueueSecond>();
+
+    /// <summary>CPU used by the mode's Azurite in this second, percent of one core (-1: not measured).</summary>
+    public double AzuriteCpuPercent { get; init; } = -1;
+
+    /// <summary>CPU used by the bench process (workers, clients) in this second, percent of one core.</summary>
+    public double BenchCpuPercent { get; init; } = -1;
+
+    /// <summary>The machine's 1-minute load average at the end of this second.</summary>
+    public double LoadAverage1 { get; init; } = -1;
+}
+
+/// <summary>One kind of storage-queue call in one second: calls ended, extra tries, tries that hit the network
+/// timeout, calls that failed in the end, median and longest call (retries included), in milliseconds.</summary>
+public sealed record QueueSecond(int Calls, int Retries, int Timeouts, int Failed, double P50Ms, double MaxMs);
+
+/// <summary>One kind of storage-queue call over a whole run: how many, how many extra tries the SDK made and how many
+/// tries hit its network timeout, how many failed in the end, and the call latency (retries included) in milliseconds.</summary>
+public sealed record QueueCallStats(int Calls, int Tries, int Retries, int Timeouts, int Failed, double P50Ms, double P99Ms, double MaxMs, double TotalSeconds)
+{
+    public static QueueCallStats Of(IReadOnlyCollection<QueueCall> calls)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
+        var ms = calls.Select(c => c.Milliseconds).ToList();
+        var tries = calls.Sum(c => c.Tries);
+        return new QueueCallStats(calls.Count, tries, tries - calls.Count, calls.Sum(c => c.Timeouts), calls.Count(c => c.Failed),
+            Math.Round(SpikeMath.Percentile(ms, 50), 1), Math.Round(SpikeMath.Percentile(ms, 99), 1), Math.Round(ms.Count == 0 ? 0 : ms.Max(), 1),
+            Math.Round(ms.Sum() / 1000, 1));
+    }
+}
+
+/// <summary>CPU of the mode's Azurite over the run, percent of one core: mean and peak of the per-second samples, and
+/// the seconds it spent at 90% of a core or more (-1 when not measured).</summary>
+public sealed record AzuriteCpu(double MeanPercent, double PeakPercent, int SecondsAtOrAbove90Percent)
+{
+    public static AzuriteCpu Of(IReadOnlyList<ResourceSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var measured = samples.Where(s => s.AzuriteCpuPercent >= 0).Select(s => s.AzuriteCpuPercent).ToList();
+        return measured.Count == 0
+            ? new AzuriteCpu(-1, -1, -1)
+            : new AzuriteCpu(Math.Round(measured.Average(), 1), Math.Round(measured.Max(), 1), measured.Count(c => c >= 90));
+    }
+}
 
 /// <summary>One mode's figures, as written under <c>runs</c> in the JSON.</summary>
 public sealed record SpikeRunResult
@@ -83,6 +129,13 @@ public sealed record SpikeRunResult
     public int BatchesCompletedMoreThanOnce { get; init; }
     public int DbCompletedRows { get; init; }
     public double WallSeconds { get; init; }
+    /// <summary>Every storage-queue call the mode's workers made during the run, by kind (<see cref="QueueCallMeter"/>).</summary>
+    public IReadOnlyDictionary<string, QueueCallStats> QueueCalls { get; init; } = new Dictionary<string, QueueCallStats>();
+    /// <summary>CPU of the mode's own Azurite over the run.</summary>
+    public AzuriteCpu AzuriteCpu { get; init; } = new(-1, -1, -1);
+    /// <summary>The machine's 1-minute load average at the first and the last second of the run.</summary>
+    public double LoadAverageAtStart { get; init; } = -1;
+    public double LoadAverageAtEnd { get; init; } = -1;
     public IReadOnlyList<SpikeSecond> Timeline { get; init; } = [];
 }
 
@@ -170,6 +223,11 @@ public static class SpikeResults
             BatchesCompletedMoreThanOnce = jobs.Count(j => recorder.Completions(j) > 1),
             DbCompletedRows = dbCompletedRows,
             WallSeconds = wallSeconds,
+            QueueCalls = recorder.QueueCalls.GroupBy(c => c.Kind, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => QueueCallStats.Of(g.ToList()), StringComparer.Ordinal),
+            AzuriteCpu = AzuriteCpu.Of(recorder.ResourceSamples),
+            LoadAverageAtStart = recorder.ResourceSamples.Count == 0 ? -1 : recorder.ResourceSamples[0].LoadAverage1,
+            LoadAverageAtEnd = recorder.ResourceSamples.Count == 0 ? -1 : recorder.ResourceSamples[^1].LoadAverage1,
             Timeline = timeline,
         };
     }
@@ -228,8 +286,20 @@ public static class SpikeResults
             var i = Slot(c.At);
             conns[i] = Math.Max(conns[i], c.Connections);
         }
+        var calls = recorder.QueueCalls.GroupBy(c => Slot(c.At)).ToDictionary(g => g.Key, g => g.ToList());
+        var resources = recorder.ResourceSamples.GroupBy(r => Slot(r.At - 1e-6)).ToDictionary(g => g.Key, g => g.Last());
         return Enumerable.Range(0, seconds)
-            .Select(i => new SpikeSecond(i, backlogHigh[i], backlogLow[i], admitted[i], throttled[i], Math.Round(latHigh[i], 3), Math.Round(latLow[i], 3), conns[i], done[i]))
+            .Select(i => new SpikeSecond(i, backlogHigh[i], backlogLow[i], admitted[i], throttled[i], Math.Round(latHigh[i], 3), Math.Round(latLow[i], 3), conns[i], done[i])
+            {
+                QueueCalls = calls.TryGetValue(i, out var inSecond)
+                    ? inSecond.GroupBy(c => c.Kind, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new QueueSecond(
+                        g.Count(), g.Sum(c => c.Tries - 1), g.Sum(c => c.Timeouts), g.Count(c => c.Failed),
+                        Math.Round(SpikeMath.Percentile(g.Select(c => c.Milliseconds).ToList(), 50), 1), Math.Round(g.Max(c => c.Milliseconds), 1)), StringComparer.Ordinal)
+                    : new Dictionary<string, QueueSecond>(),
+                AzuriteCpuPercent = resources.TryGetValue(i, out var r) ? r.AzuriteCpuPercent : -1,
+                BenchCpuPercent = resources.TryGetValue(i, out var b) ? b.BenchCpuPercent : -1,
+                LoadAverage1 = resources.TryGetValue(i, out var l) ? l.LoadAverage1 : -1,
+            })
             .ToList();
     }
 }

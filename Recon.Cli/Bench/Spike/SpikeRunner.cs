@@ -68,8 +68,11 @@ public static class SpikeRunner
             await using (var sampler = await ServerConnectionSampler.StartAsync(database.Admin, database.Name, recorder, cancellationToken).ConfigureAwait(false))
             {
                 recorder.Start();
-                await mode.RunAsync(jobs, recorder, deadline, cancellationToken).ConfigureAwait(false);
-                wall = recorder.Now;
+                await using (ResourceSampler.Start(isolated?.AzuritePid, recorder))
+                {
+                    await mode.RunAsync(jobs, recorder, deadline, cancellationToken).ConfigureAwait(false);
+                    wall = recorder.Now;
+                }
             }
             var counters = await providers.CountersAsync(cancellationToken).ConfigureAwait(false);
             var done = await database.CountDoneBatchesAsync(cancellationToken).ConfigureAwait(false);
@@ -77,6 +80,13 @@ public static class SpikeRunner
                 (counters.Requests, counters.Throttled, "sandbox"), done, wall, deadline.TotalSeconds, isolated?.Azurite ?? "the stack's Azurite");
             log(string.Create(CultureInfo.InvariantCulture,
                 $"{mode.Name}: {result.BatchesCompleted}/{result.Jobs} completed, {result.BatchesFailed} failed, {result.BatchesUnfinishedAtDeadline} unfinished at the hard end ({deadline.TotalSeconds:0.#} s) in {wall:0.#} s; peak server connections {result.DbServerConnectionsPeak}, db errors {result.DbErrors}, provider {result.ProviderRequests} requests / {result.Provider429} 429s; P99 high {result.P99BatchSeconds.High:0.##} s low {result.P99BatchSeconds.Low:0.##} s"));
+            foreach (var (kind, q) in result.QueueCalls)
+            {
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"{mode.Name}: queue {kind}: {q.Calls} calls, p50 {q.P50Ms:0.#} ms, p99 {q.P99Ms:0.#} ms, max {q.MaxMs:0.#} ms, {q.Retries} retries, {q.Timeouts} timeouts, {q.Failed} failed"));
+            }
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"{mode.Name}: Azurite CPU mean {result.AzuriteCpu.MeanPercent:0.#}% peak {result.AzuriteCpu.PeakPercent:0.#}% of a core ({result.AzuriteCpu.SecondsAtOrAbove90Percent} s at >= 90%); load average {result.LoadAverageAtStart:0.##} -> {result.LoadAverageAtEnd:0.##}"));
             runs.Add(result);
         }
         var recon = runs.FirstOrDefault(r => r.Mode == "recon");
