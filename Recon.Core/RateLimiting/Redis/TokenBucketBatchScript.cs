@@ -104,7 +104,7 @@ public static class TokenBucketBatchScript
     /// The same arithmetic with the clock as the last ARGV, for the test vectors only (lets a test drive time while
     /// real Redis runs the real Lua). Recon never sends this script.
     /// </summary>
-    public static string SourceWithClientClockForTests { get; } = Core + """
+    public static string SourceWithClientClockForTests { get; } = TokenBucketScript.WithTestTtlSlack(Core) + """
         return decide(tonumber(ARGV[#ARGV]), #ARGV - 1)
         """;
 
