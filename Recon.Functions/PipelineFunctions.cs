@@ -190,5 +190,22 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
             await client.ScheduleNewOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), batch, new StartOrchestrationOptions(batch.BatchId), cancellationToken).ConfigureAwait(false);
             return true;
         }
+
+        public async Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+        {
+            var instance = await client.GetInstanceAsync(batch.BatchId, cancellationToken).ConfigureAwait(false);
+            if (instance is not null && instance.RuntimeStatus != OrchestrationRuntimeStatus.Pending)
+            {
+                return false;
+            }
+            if (instance is not null)
+            {
+                // a pending instance whose start message was lost: end it and clear it, then start a new execution
+                await client.TerminateInstanceAsync(batch.BatchId, "start message lost; started again", cancellationToken).ConfigureAwait(false);
+                await client.PurgeInstanceAsync(batch.BatchId, cancellation: cancellationToken).ConfigureAwait(false);
+            }
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), batch, new StartOrchestrationOptions(batch.BatchId), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
     }
 }

@@ -169,6 +169,35 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
             return stranded;
         }, cancellationToken);
 
+    /// <summary>
+    /// Batches marked running by the dispatcher more than <paramref name="olderThan"/> ago whose orchestration never began
+    /// (no <c>started_at</c>), at most <paramref name="limit"/>; marks each as dispatched again now, so the next sweep
+    /// leaves it alone for as long.
+    /// </summary>
+    public Task<IReadOnlyList<BatchWork>> TakeNeverBegunAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync<IReadOnlyList<BatchWork>>(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                update batches b set dispatched_at = now(), requeues = b.requeues + 1
+                from (select batch_id from batches
+                      where status = 'running' and started_at is null and request is not null and dispatched_at < now() - $1
+                      order by priority, dispatched_at, batch_id limit $2
+                      for update skip locked) s
+                where b.batch_id = s.batch_id
+                returning b.request::text
+                """, c);
+            cmd.Parameters.Add(new() { Value = olderThan });
+            cmd.Parameters.Add(new() { Value = limit });
+            var found = new List<BatchWork>();
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                found.Add(JsonSerializer.Deserialize<BatchWork>(r.GetString(0), Json)
+                    ?? throw new InvalidOperationException("batches.request holds null"));
+            }
+            return found;
+        }, cancellationToken);
+
     /// <summary>Batches in flight (running or late), high (priority 0) and low.</summary>
     public Task<(int High, int Low)> CountInFlightAsync(CancellationToken cancellationToken = default)
         => bulkhead.RunAsync(async (c, ct) =>

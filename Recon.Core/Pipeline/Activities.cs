@@ -116,6 +116,19 @@ public sealed class DispatchBatchesActivity(BatchStore batches, IBatchQueue queu
                 requeued++;
             }
         }
+        if (input.StrandedAfterSeconds > 0)
+        {
+            // Dispatched long ago and never begun: the start message was lost with a crashed worker. A new execution
+            // under the same id runs it; an instance that did run is left alone.
+            foreach (var batch in await batches.TakeNeverBegunAsync(TimeSpan.FromSeconds(input.StrandedAfterSeconds), StrandedPerRound).ConfigureAwait(false))
+            {
+                if (await starter.RestartIfNeverBegunAsync(batch, CancellationToken.None).ConfigureAwait(false))
+                {
+                    logger.LogWarning("Batch {BatchId} was dispatched but its orchestration never began; started again", batch.BatchId);
+                    requeued++;
+                }
+            }
+        }
         return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow, requeued);
     }
 }

@@ -33,6 +33,13 @@ public interface IBatchStarter
 {
     /// <summary>False when an instance with that id already exists (a duplicate message).</summary>
     Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For a batch dispatched long ago whose orchestration never began: when its instance is absent or still pending
+    /// (its start message was lost — a crash between the message and the instance row), starts a new execution under
+    /// the same id and returns true; an instance that ran is left alone (false).
+    /// </summary>
+    Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken);
 }
 
 /// <summary>Stores a fetched page (provider transactions upserted on (provider, provider id), removals applied).</summary>

@@ -32,6 +32,14 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
             Started.Add(batch.BatchId);
             return Task.FromResult(first);
         }
+
+        public List<string> Restarted { get; } = [];
+
+        public Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+        {
+            Restarted.Add(batch.BatchId);
+            return Task.FromResult(true);
+        }
     }
 
     [Fact]
@@ -84,5 +92,29 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         var third = await activity.RunAsync(context, request);
         Assert.Equal(0, third.Requeued);
         Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
+        Assert.Empty(starter.Restarted);
+
+        // dispatched long ago and never begun (no started_at): its start message was lost, so it is started again, once
+        await using (var age = dataSource.CreateCommand("update batches set dispatched_at = now() - interval '10 minutes' where batch_id = $1"))
+        {
+            age.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
+            Assert.Equal(1, await age.ExecuteNonQueryAsync());
+        }
+        var fourth = await activity.RunAsync(context, request);
+        Assert.Equal(1, fourth.Requeued);
+        Assert.Equal([stranded.BatchId], starter.Restarted);
+        var fifth = await activity.RunAsync(context, request);
+        Assert.Equal(0, fifth.Requeued);
+        Assert.Equal([stranded.BatchId], starter.Restarted);
+
+        // a batch that began is never restarted, however old its dispatch
+        await store.BeginAsync(stranded.BatchId, DateTime.UtcNow);
+        await using (var age = dataSource.CreateCommand("update batches set dispatched_at = now() - interval '10 minutes' where batch_id = $1"))
+        {
+            age.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
+            Assert.Equal(1, await age.ExecuteNonQueryAsync());
+        }
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Single(starter.Restarted);
     }
 }

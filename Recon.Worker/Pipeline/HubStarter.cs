@@ -21,6 +21,29 @@ public sealed class HubStarter(DurableHost host) : IBatchStarter
         return TryStartAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch);
     }
 
+    /// <summary>Every state but pending: a new execution may replace an instance that never ran.</summary>
+    private static readonly OrchestrationStatus[] AnyStateButPending = AnyState.Where(s => s != OrchestrationStatus.Pending).ToArray();
+
+    public async Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var state = await host.Client.GetOrchestrationStateAsync(batch.BatchId).ConfigureAwait(false);
+        if (state is not null && state.OrchestrationStatus != OrchestrationStatus.Pending)
+        {
+            return false;
+        }
+        try
+        {
+            await host.Client.CreateOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), "", batch.BatchId, batch, null, AnyStateButPending).ConfigureAwait(false);
+            return true;
+        }
+        catch (OrchestrationAlreadyExistsException)
+        {
+            // it began meanwhile
+            return false;
+        }
+    }
+
     /// <summary>False when <paramref name="instanceId"/> already exists.</summary>
     public async Task<bool> TryStartAsync(string orchestrator, string instanceId, object input)
     {
