@@ -146,28 +146,15 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
     /// <paramref name="limit"/>, oldest first; marks each as queued again now so the next sweep leaves it alone for as long.
     /// </summary>
     public Task<IReadOnlyList<BatchWork>> TakeStrandedAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
-        => bulkhead.RunAsync<IReadOnlyList<BatchWork>>(async (c, ct) =>
-        {
-            await using var cmd = new NpgsqlCommand("""
-                update batches b set requeued_at = now(), requeues = b.requeues + 1
-                from (select batch_id from batches
-                      where status = 'queued' and request is not null and coalesce(requeued_at, queued_at) < now() - $1
-                      order by priority, queued_at, batch_id limit $2
-                      for update skip locked) s
-                where b.batch_id = s.batch_id
-                returning b.request::text
-                """, c);
-            cmd.Parameters.Add(new() { Value = olderThan });
-            cmd.Parameters.Add(new() { Value = limit });
-            var stranded = new List<BatchWork>();
-            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await r.ReadAsync(ct).ConfigureAwait(false))
-            {
-                stranded.Add(JsonSerializer.Deserialize<BatchWork>(r.GetString(0), Json)
-                    ?? throw new InvalidOperationException("batches.request holds null"));
-            }
-            return stranded;
-        }, cancellationToken);
+        => TakeRequestsAsync("""
+            update batches b set requeued_at = now(), requeues = b.requeues + 1
+            from (select batch_id from batches
+                  where status = 'queued' and request is not null and coalesce(requeued_at, queued_at) < now() - $1
+                  order by priority, queued_at, batch_id limit $2
+                  for update skip locked) s
+            where b.batch_id = s.batch_id
+            returning b.request::text
+            """, olderThan, limit, cancellationToken);
 
     /// <summary>
     /// Batches marked running by the dispatcher more than <paramref name="olderThan"/> ago whose orchestration never began
@@ -175,17 +162,21 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
     /// leaves it alone for as long.
     /// </summary>
     public Task<IReadOnlyList<BatchWork>> TakeNeverBegunAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
+        => TakeRequestsAsync("""
+            update batches b set dispatched_at = now(), requeues = b.requeues + 1
+            from (select batch_id from batches
+                  where status = 'running' and started_at is null and request is not null and dispatched_at < now() - $1
+                  order by priority, dispatched_at, batch_id limit $2
+                  for update skip locked) s
+            where b.batch_id = s.batch_id
+            returning b.request::text
+            """, olderThan, limit, cancellationToken);
+
+    /// <summary>Runs an update that marks up to $2 batches older than $1 and returns their requests.</summary>
+    private Task<IReadOnlyList<BatchWork>> TakeRequestsAsync(string sql, TimeSpan olderThan, int limit, CancellationToken cancellationToken)
         => bulkhead.RunAsync<IReadOnlyList<BatchWork>>(async (c, ct) =>
         {
-            await using var cmd = new NpgsqlCommand("""
-                update batches b set dispatched_at = now(), requeues = b.requeues + 1
-                from (select batch_id from batches
-                      where status = 'running' and started_at is null and request is not null and dispatched_at < now() - $1
-                      order by priority, dispatched_at, batch_id limit $2
-                      for update skip locked) s
-                where b.batch_id = s.batch_id
-                returning b.request::text
-                """, c);
+            await using var cmd = new NpgsqlCommand(sql, c);
             cmd.Parameters.Add(new() { Value = olderThan });
             cmd.Parameters.Add(new() { Value = limit });
             var found = new List<BatchWork>();
