@@ -263,10 +263,15 @@ public sealed class RedisProviderRateLimiterTests(ITestOutputHelper output)
         // Redis pipelined, microseconds apart, so the answer does not depend on how loaded this machine is. Coalescing
         // sends a lone acquire at once and the rest one round trip later (a stall there would refill the bucket), so
         // there an acquire on another endpoint holds the one call slot first and the five leave together, one batch.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var holdsTheSlot = limiter.TryAcquireAsync(Providers.Stripe, "payouts", null, 1, default);
         var burst = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => limiter.TryAcquireAsync(Providers.Stripe, "charges", null, 1, default).AsTask()));
+        var elapsed = clock.Elapsed;
         Assert.True((await holdsTheSlot).Granted);
-        Assert.Equal(1, burst.Count(d => d.Granted));
+        // one call, plus whatever 23.75/s refilled if this machine stalled between the five (a NOSCRIPT reload, a busy
+        // core): never more than the bucket allows over the time the burst took
+        var allowed = 1 + (int)Math.Floor(elapsed.TotalSeconds * 23.75);
+        Assert.InRange(burst.Count(d => d.Granted), 1, allowed);
         Assert.All(burst.Where(d => !d.Granted), d => Assert.InRange(d.RetryAfter, TimeSpan.FromTicks(1), TimeSpan.FromMicroseconds(42_106)));
 
         Assert.True((await limiter.TryAcquireAsync(Providers.Plaid, "transactions/sync", "item-1", 1, default)).Granted);
