@@ -100,14 +100,20 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(context);
         var instance = await client.GetInstanceAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
-        if (!DispatcherWatch.MustStart(instance?.RuntimeStatus.ToString()))
-        {
-            return;
-        }
         var settings = context.InstanceServices.GetRequiredService<DispatcherSettings>();
-        await client.ScheduleNewOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), new DispatcherState(settings.BaseInFlight, settings),
-            new StartOrchestrationOptions(DispatcherOrchestrator.InstanceId)).ConfigureAwait(false);
-        logger.LogWarning("Dispatcher was {Status}; started", instance?.RuntimeStatus.ToString() ?? "absent");
+        var action = OrchestrationLiveness.Decide(instance?.RuntimeStatus.ToString(), instance?.LastUpdatedAt.UtcDateTime ?? DateTime.MinValue, DateTime.UtcNow,
+            TimeSpan.FromSeconds(Math.Max(1, settings.StalledAfterSeconds)));
+        if (action == LivenessAction.Terminate)
+        {
+            // stuck: end it now, start it at the next tick
+            await client.TerminateInstanceAsync(DispatcherOrchestrator.InstanceId, "no checkpoint for too long; ended by EnsureDispatcher, to be started again").ConfigureAwait(false);
+            logger.LogWarning("Dispatcher made no progress since {LastUpdated:O}; ended, to be started again", instance!.LastUpdatedAt);
+        }
+        else if (action == LivenessAction.Start)
+        {
+            await StartReplacingAsync(client, nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(settings.BaseInFlight, settings), instance, CancellationToken.None).ConfigureAwait(false);
+            logger.LogWarning("Dispatcher was {Status}; started", instance?.RuntimeStatus.ToString() ?? "absent");
+        }
     }
 
     [Function(nameof(IngestOrchestrator))]
@@ -191,21 +197,35 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
             return true;
         }
 
-        public async Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+        public async Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
         {
             var instance = await client.GetInstanceAsync(batch.BatchId, cancellationToken).ConfigureAwait(false);
-            if (instance is not null && instance.RuntimeStatus != OrchestrationRuntimeStatus.Pending)
+            var status = instance?.RuntimeStatus.ToString();
+            var action = OrchestrationLiveness.Decide(status, instance?.LastUpdatedAt.UtcDateTime ?? DateTime.MinValue, DateTime.UtcNow, stalledAfter);
+            if (action == LivenessAction.Terminate)
             {
-                return false;
+                await client.TerminateInstanceAsync(batch.BatchId, "no checkpoint for too long; ended by the dispatcher's watch, to be started again", cancellationToken).ConfigureAwait(false);
+                return new Revival(action, status, Done: true);
             }
-            if (instance is not null)
+            if (action != LivenessAction.Start || !mayStart)
             {
-                // a pending instance whose start message was lost: end it and clear it, then start a new execution
-                await client.TerminateInstanceAsync(batch.BatchId, "start message lost; started again", cancellationToken).ConfigureAwait(false);
-                await client.PurgeInstanceAsync(batch.BatchId, cancellation: cancellationToken).ConfigureAwait(false);
+                return new Revival(action, status, Done: false);
             }
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), batch, new StartOrchestrationOptions(batch.BatchId), cancellationToken).ConfigureAwait(false);
-            return true;
+            await StartReplacingAsync(client, nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, instance, cancellationToken).ConfigureAwait(false);
+            return new Revival(action, status, Done: true);
         }
+    }
+
+    /// <summary>Starts a new execution under <paramref name="instanceId"/> in place of <paramref name="found"/> (ended, or
+    /// pending with its start message lost: a pending instance is ended and purged first, because the Durable client
+    /// replaces only instances that are not running).</summary>
+    private static async Task StartReplacingAsync(DurableTaskClient client, string orchestrator, string instanceId, object input, OrchestrationMetadata? found, CancellationToken cancellationToken)
+    {
+        if (found is { RuntimeStatus: OrchestrationRuntimeStatus.Pending })
+        {
+            await client.TerminateInstanceAsync(instanceId, "start message lost; started again", cancellationToken).ConfigureAwait(false);
+            await client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken).ConfigureAwait(false);
+        }
+        await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input, new StartOrchestrationOptions(instanceId), cancellationToken).ConfigureAwait(false);
     }
 }

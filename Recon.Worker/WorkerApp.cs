@@ -111,7 +111,7 @@ public static class WorkerApp
 
 /// <summary>Starts the hub, makes sure the one dispatcher is running (at start and then every
 /// <see cref="DurableHostOptions.DispatcherWatchInterval"/>), and stops the hub cleanly on shutdown.</summary>
-internal sealed class DurableHostService(DurableHost host, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
+internal sealed class DurableHostService(DurableHost host, HubStarter starter, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _watch;
@@ -160,13 +160,21 @@ internal sealed class DurableHostService(DurableHost host, DispatcherSettings di
         }
     }
 
+    /// <summary>Applies <see cref="OrchestrationLiveness"/> to the dispatcher: started when absent or ended, ended when it
+    /// has not checkpointed for <see cref="DispatcherSettings.StalledAfterSeconds"/> (then started at the next tick).</summary>
     private async Task EnsureDispatcherAsync()
     {
         var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
-        if (DispatcherWatch.MustStart(state?.OrchestrationStatus.ToString()))
+        var action = OrchestrationLiveness.Decide(state?.OrchestrationStatus.ToString(), state?.LastUpdatedTime ?? DateTime.MinValue, DateTime.UtcNow,
+            TimeSpan.FromSeconds(Math.Max(1, dispatcher.StalledAfterSeconds)));
+        if (action == LivenessAction.Terminate)
         {
-            await host.Client.CreateOrchestrationInstanceAsync(nameof(DispatcherOrchestrator), "", DispatcherOrchestrator.InstanceId,
-                new DispatcherState(dispatcher.BaseInFlight, dispatcher)).ConfigureAwait(false);
+            await starter.TerminateAsync(DispatcherOrchestrator.InstanceId, $"no checkpoint since {state!.LastUpdatedTime:O}; ended by the worker's watch, to be started again").ConfigureAwait(false);
+            logger.LogWarning("Dispatcher on hub {Hub} made no progress since {LastUpdated:O}; ended, to be started again", host.Options.TaskHubName, state.LastUpdatedTime);
+        }
+        else if (action == LivenessAction.Start
+            && await starter.StartReplacingAsync(nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(dispatcher.BaseInFlight, dispatcher), state?.OrchestrationStatus).ConfigureAwait(false))
+        {
             if (state is null)
             {
                 logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);

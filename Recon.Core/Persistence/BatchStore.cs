@@ -11,6 +11,9 @@ public sealed record BatchRow(
     string? LastError, DateTimeOffset QueuedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     int ProviderCalls, int Throttled, int TokenWaits, int? Transactions);
 
+/// <summary>A batch the dispatcher looks at, with how often it was queued or restarted already.</summary>
+public sealed record WatchedBatch(BatchWork Work, int Requeues);
+
 /// <summary>
 /// The <c>batches</c> table: every batch's status (queued, running, late, done, failed), timings, attempts and last
 /// error. Every write is idempotent, because activities re-run after a crash.
@@ -145,46 +148,63 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
     /// Batches still <c>queued</c> <paramref name="olderThan"/> after they were queued (or last queued again), at most
     /// <paramref name="limit"/>, oldest first; marks each as queued again now so the next sweep leaves it alone for as long.
     /// </summary>
-    public Task<IReadOnlyList<BatchWork>> TakeStrandedAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
-        => TakeRequestsAsync("""
+    public async Task<IReadOnlyList<BatchWork>> TakeStrandedAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
+        => (await TakeRequestsAsync("""
             update batches b set requeued_at = now(), requeues = b.requeues + 1
             from (select batch_id from batches
                   where status = 'queued' and request is not null and coalesce(requeued_at, queued_at) < now() - $1
                   order by priority, queued_at, batch_id limit $2
                   for update skip locked) s
             where b.batch_id = s.batch_id
-            returning b.request::text
-            """, olderThan, limit, cancellationToken);
+            returning b.request::text, b.requeues
+            """, olderThan, limit, cancellationToken).ConfigureAwait(false)).Select(w => w.Work).ToList();
 
     /// <summary>
-    /// Batches marked running by the dispatcher more than <paramref name="olderThan"/> ago whose orchestration never began
-    /// (no <c>started_at</c>), at most <paramref name="limit"/>; marks each as dispatched again now, so the next sweep
-    /// leaves it alone for as long.
+    /// Batches running (or late) for more than <paramref name="olderThan"/> since they were dispatched, began, or were last
+    /// looked at, at most <paramref name="limit"/>, oldest first; marks each as looked at now, so the next sweep leaves it
+    /// alone for as long. Whether one is stuck is for its orchestration's state to say (<see cref="Pipeline.OrchestrationLiveness"/>).
     /// </summary>
-    public Task<IReadOnlyList<BatchWork>> TakeNeverBegunAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<WatchedBatch>> TakeLongRunningAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken = default)
         => TakeRequestsAsync("""
-            update batches b set dispatched_at = now(), requeues = b.requeues + 1
+            update batches b set watched_at = now()
             from (select batch_id from batches
-                  where status = 'running' and started_at is null and request is not null and dispatched_at < now() - $1
-                  order by priority, dispatched_at, batch_id limit $2
+                  where status in ('running', 'late') and request is not null
+                    and greatest(dispatched_at, started_at, watched_at) < now() - $1
+                  order by priority, greatest(dispatched_at, started_at, watched_at), batch_id limit $2
                   for update skip locked) s
             where b.batch_id = s.batch_id
-            returning b.request::text
+            returning b.request::text, b.requeues
             """, olderThan, limit, cancellationToken);
 
-    /// <summary>Runs an update that marks up to $2 batches older than $1 and returns their requests.</summary>
-    private Task<IReadOnlyList<BatchWork>> TakeRequestsAsync(string sql, TimeSpan olderThan, int limit, CancellationToken cancellationToken)
-        => bulkhead.RunAsync<IReadOnlyList<BatchWork>>(async (c, ct) =>
+    /// <summary>Counts a restart (or an end) of a stuck batch's orchestration; <paramref name="lookAgainNow"/> clears the
+    /// last look, so the next round (not the next period) restarts an orchestration it just ended.</summary>
+    public Task RecordRevivalAsync(string batchId, bool lookAgainNow, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                update batches set requeues = requeues + 1, requeued_at = now(),
+                    watched_at = case when $2 then null else watched_at end
+                where batch_id = $1
+                """, c);
+            cmd.Parameters.Add(new() { Value = batchId });
+            cmd.Parameters.Add(new() { Value = lookAgainNow });
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>Runs an update that marks up to $2 batches older than $1 and returns their requests and requeue counts.</summary>
+    private Task<IReadOnlyList<WatchedBatch>> TakeRequestsAsync(string sql, TimeSpan olderThan, int limit, CancellationToken cancellationToken)
+        => bulkhead.RunAsync<IReadOnlyList<WatchedBatch>>(async (c, ct) =>
         {
             await using var cmd = new NpgsqlCommand(sql, c);
             cmd.Parameters.Add(new() { Value = olderThan });
             cmd.Parameters.Add(new() { Value = limit });
-            var found = new List<BatchWork>();
+            var found = new List<WatchedBatch>();
             await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false))
             {
-                found.Add(JsonSerializer.Deserialize<BatchWork>(r.GetString(0), Json)
-                    ?? throw new InvalidOperationException("batches.request holds null"));
+                var work = JsonSerializer.Deserialize<BatchWork>(r.GetString(0), Json)
+                    ?? throw new InvalidOperationException("batches.request holds null");
+                found.Add(new WatchedBatch(work, r.GetInt32(1)));
             }
             return found;
         }, cancellationToken);

@@ -116,20 +116,58 @@ public sealed class DispatchBatchesActivity(BatchStore batches, IBatchQueue queu
                 requeued++;
             }
         }
-        if (input.StrandedAfterSeconds > 0)
+        if (input.StalledAfterSeconds > 0)
         {
-            // Dispatched long ago and never begun: the start message was lost with a crashed worker. A new execution
-            // under the same id runs it; an instance that did run is left alone.
-            foreach (var batch in await batches.TakeNeverBegunAsync(TimeSpan.FromSeconds(input.StrandedAfterSeconds), StrandedPerRound).ConfigureAwait(false))
-            {
-                if (await starter.RestartIfNeverBegunAsync(batch, CancellationToken.None).ConfigureAwait(false))
-                {
-                    logger.LogWarning("Batch {BatchId} was dispatched but its orchestration never began; started again", batch.BatchId);
-                    requeued++;
-                }
-            }
+            requeued += await ReviveLongRunningAsync(TimeSpan.FromSeconds(input.StalledAfterSeconds), input.MaxRevivals).ConfigureAwait(false);
         }
         return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow, requeued);
+    }
+
+    /// <summary>
+    /// Batches running for long (or dispatched and never begun): a start message lost with a crashed worker, an
+    /// orchestration whose messages are gone or held back for minutes. Each is looked at once per period; one with no
+    /// live orchestration gets a new execution under the same id (posting is idempotent), one that stopped checkpointing is
+    /// ended first and restarted on the next round. After <paramref name="maxRevivals"/> restarts it is marked failed with
+    /// the reason instead, for a person to look at. Returns how many were restarted or ended.
+    /// </summary>
+    private async Task<int> ReviveLongRunningAsync(TimeSpan stalledAfter, int maxRevivals)
+    {
+        var revived = 0;
+        foreach (var watched in await batches.TakeLongRunningAsync(stalledAfter, StrandedPerRound).ConfigureAwait(false))
+        {
+            var batch = watched.Work;
+            Revival revival;
+            try
+            {
+                revival = await starter.ReviveAsync(batch, stalledAfter, mayStart: watched.Requeues < maxRevivals, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // one batch the host cannot look at must not stop the round; it is looked at again next period
+                logger.LogWarning(ex, "Could not look at the orchestration of long-running batch {BatchId}", batch.BatchId);
+                await batches.RecordErrorAsync(batch.BatchId, $"watch: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+                continue;
+            }
+            switch (revival)
+            {
+                case { Action: LivenessAction.Start, Done: true }:
+                    logger.LogWarning("Batch {BatchId} had no live orchestration ({Status}); started again", batch.BatchId, revival.Status ?? "absent");
+                    await batches.RecordRevivalAsync(batch.BatchId, lookAgainNow: false).ConfigureAwait(false);
+                    revived++;
+                    break;
+                case { Action: LivenessAction.Terminate, Done: true }:
+                    logger.LogWarning("Batch {BatchId}: its orchestration made no progress for {Seconds} s; ended, to be started again", batch.BatchId, stalledAfter.TotalSeconds);
+                    await batches.RecordRevivalAsync(batch.BatchId, lookAgainNow: true).ConfigureAwait(false);
+                    revived++;
+                    break;
+                case { Action: LivenessAction.Start, Done: false } when watched.Requeues >= maxRevivals:
+                    var reason = $"no live orchestration ({revival.Status ?? "absent"}) after {watched.Requeues} restarts; not restarted again";
+                    logger.LogError("Batch {BatchId}: {Reason}", batch.BatchId, reason);
+                    await batches.ApplyAsync(new BatchStatusUpdate(batch.BatchId, BatchStatuses.Failed, DateTime.UtcNow, reason)).ConfigureAwait(false);
+                    break;
+            }
+        }
+        return revived;
     }
 }
 

@@ -24,7 +24,8 @@ public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, l
         try
         {
             result = await context.CallActivityAsync<DispatchResult>(nameof(DispatchBatchesActivity),
-                new DispatchRequest(state.MaxInFlight, Math.Min(state.Settings.ReservedForHigh, state.MaxInFlight - 1), state.Settings.StrandedAfterSeconds));
+                new DispatchRequest(state.MaxInFlight, Math.Min(state.Settings.ReservedForHigh, state.MaxInFlight - 1),
+                    state.Settings.StrandedAfterSeconds, state.Settings.StalledAfterSeconds, state.Settings.MaxRevivals));
         }
         catch (TaskFailedException ex)
         {

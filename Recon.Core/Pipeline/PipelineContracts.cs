@@ -14,7 +14,10 @@ public sealed record IngestPlan(string RunId, IReadOnlyList<BatchWork> Batches, 
 /// <param name="MaxInFlight">Batches allowed to run at once.</param>
 /// <param name="ReservedForHigh">Slots low batches may not take, so a high batch finds one within a poll.</param>
 /// <param name="StrandedAfterSeconds">Queue again batches queued this long with both queues empty; 0 turns it off.</param>
-public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0);
+/// <param name="StalledAfterSeconds">Look at batches running this long: restart or end those whose orchestration is gone
+/// or has not checkpointed for as long; 0 turns it off.</param>
+/// <param name="MaxRevivals">Restarts a batch gets before it is marked failed with the reason.</param>
+public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0, int StalledAfterSeconds = 0, int MaxRevivals = 5);
 
 /// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again.</summary>
 public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow, int Requeued = 0)
@@ -63,6 +66,17 @@ public sealed record DispatcherSettings
     /// Duplicates are harmless: a batch starts once (its id is the instance id) and a finished batch posts nothing.
     /// </summary>
     public int StrandedAfterSeconds { get; init; } = 120;
+
+    /// <summary>
+    /// A batch running this long is looked at (at most once per this period): if its orchestration is absent, ended, or
+    /// has not checkpointed for this long, it is stuck (its messages were lost with a crashed worker, or are held back by
+    /// the storage backend's doubling back-off) and a new execution replaces it. A healthy batch checkpoints at least
+    /// every 30 s, so 120 s is four windows of silence.
+    /// </summary>
+    public int StalledAfterSeconds { get; init; } = 120;
+
+    /// <summary>Restarts a stuck batch gets; after that it is marked failed with the reason, for a person to look at.</summary>
+    public int MaxRevivals { get; init; } = 5;
 }
 
 /// <summary>Input of <see cref="BeginBatchActivity"/>.</summary>

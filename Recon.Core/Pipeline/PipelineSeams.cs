@@ -35,12 +35,18 @@ public interface IBatchStarter
     Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken);
 
     /// <summary>
-    /// For a batch dispatched long ago whose orchestration never began: when its instance is absent or still pending
-    /// (its start message was lost — a crash between the message and the instance row), starts a new execution under
-    /// the same id and returns true; an instance that ran is left alone (false).
+    /// For a batch that has been running (or waiting to begin) for long: looks at its orchestration and applies
+    /// <see cref="OrchestrationLiveness"/> with <paramref name="stalledAfter"/> — starts a new execution under the same id
+    /// when none is alive (only if <paramref name="mayStart"/>), ends one that has stopped checkpointing, leaves the rest.
     /// </summary>
-    Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken);
+    Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken);
 }
+
+/// <summary>What <see cref="IBatchStarter.ReviveAsync"/> found and did.</summary>
+/// <param name="Action">What the liveness rule called for.</param>
+/// <param name="Status">The orchestration's runtime status as found (null: no instance).</param>
+/// <param name="Done">The action was carried out (false when a start was not allowed, or the instance changed meanwhile).</param>
+public sealed record Revival(LivenessAction Action, string? Status, bool Done);
 
 /// <summary>Stores a fetched page (provider transactions upserted on (provider, provider id), removals applied).</summary>
 public interface IPageStore

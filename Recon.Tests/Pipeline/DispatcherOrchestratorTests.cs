@@ -17,7 +17,7 @@ public sealed class DispatcherOrchestratorTests
         Assert.Equal([TimeSpan.FromSeconds(1)], ctx.Timers);
         var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
         Assert.Equal(1, next.Rounds);
-        Assert.Equal(new DispatchRequest(8, 2, 120), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).Single());
+        Assert.Equal(new DispatchRequest(8, 2, StrandedAfterSeconds: 120, StalledAfterSeconds: 120, MaxRevivals: 5), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).Single());
     }
 
     [Fact]
@@ -49,27 +49,45 @@ public sealed class DispatcherOrchestratorTests
     }
 
     [Theory]
-    [InlineData(null, true)]
-    [InlineData("Failed", true)]
-    [InlineData("Terminated", true)]
-    [InlineData("Completed", true)]
-    [InlineData("Canceled", true)]
-    [InlineData("Running", false)]
-    [InlineData("Pending", false)]
-    [InlineData("ContinuedAsNew", false)]
-    [InlineData("Suspended", false)]
-    public void DispatcherWatch_StartsOnlyWhenNobodyDispatches(string? status, bool mustStart)
-        => Assert.Equal(mustStart, DispatcherWatch.MustStart(status));
+    [InlineData(null, 0, LivenessAction.Start)]
+    [InlineData("Failed", 0, LivenessAction.Start)]
+    [InlineData("Terminated", 0, LivenessAction.Start)]
+    [InlineData("Completed", 0, LivenessAction.Start)]
+    [InlineData("Canceled", 0, LivenessAction.Start)]
+    [InlineData("Running", 0, LivenessAction.Leave)]
+    [InlineData("Running", 119, LivenessAction.Leave)]
+    [InlineData("Running", 121, LivenessAction.Terminate)]
+    [InlineData("ContinuedAsNew", 10, LivenessAction.Leave)]
+    [InlineData("ContinuedAsNew", 600, LivenessAction.Terminate)]
+    [InlineData("Pending", 30, LivenessAction.Leave)]
+    [InlineData("Pending", 600, LivenessAction.Start)]
+    [InlineData("Suspended", 0, LivenessAction.Leave)]
+    [InlineData("Suspended", 86_400, LivenessAction.Leave)]
+    public void Liveness_StartsWhatNobodyRuns_EndsWhatStoppedCheckpointing(string? status, int secondsSinceCheckpoint, LivenessAction expected)
+    {
+        var now = new DateTime(2026, 11, 26, 1, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(expected, OrchestrationLiveness.Decide(status, now.AddSeconds(-secondsSinceCheckpoint), now, TimeSpan.FromSeconds(120)));
+    }
 
     [Fact]
-    public void DispatcherWatch_StatusNames_AreTheWorkerRuntimeEnumNames()
+    public void Liveness_StatusNames_AreTheRuntimeEnumNamesOfBothHosts()
     {
-        // Recon.Worker passes DTFx's OrchestrationStatus.ToString(); a renamed member would make a live dispatcher look dead
+        // Recon.Worker passes DTFx's OrchestrationStatus.ToString(), Functions the client's OrchestrationRuntimeStatus:
+        // a renamed member would make a live orchestration look ended and start a second execution of it
+        var now = DateTime.UtcNow;
         foreach (var status in Enum.GetValues<DurableTask.Core.OrchestrationStatus>())
         {
             var alive = status is DurableTask.Core.OrchestrationStatus.Running or DurableTask.Core.OrchestrationStatus.Pending
                 or DurableTask.Core.OrchestrationStatus.ContinuedAsNew or DurableTask.Core.OrchestrationStatus.Suspended;
-            Assert.Equal(!alive, DispatcherWatch.MustStart(status.ToString()));
+            Assert.Equal(alive ? LivenessAction.Leave : LivenessAction.Start, OrchestrationLiveness.Decide(status.ToString(), now, now, TimeSpan.FromSeconds(120)));
+        }
+        foreach (var status in Enum.GetValues<Microsoft.DurableTask.Client.OrchestrationRuntimeStatus>())
+        {
+#pragma warning disable CS0618 // ContinuedAsNew is obsolete in the client enum, and still a name the rule must know
+            var alive = status is Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running or Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Pending
+                or Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.ContinuedAsNew or Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Suspended;
+#pragma warning restore CS0618
+            Assert.Equal(alive ? LivenessAction.Leave : LivenessAction.Start, OrchestrationLiveness.Decide(status.ToString(), now, now, TimeSpan.FromSeconds(120)));
         }
     }
 

@@ -14,6 +14,8 @@ namespace Recon.Tests.Pipeline;
 /// <summary>
 /// A batch row queued whose message was lost (a crash between the insert and the send): against real PostgreSQL (through
 /// PgBouncer) and Azurite, the dispatch round queues it again once both queues are empty, and the next round starts it.
+/// A batch that then stays running is looked at once per period and restarted, ended or failed as its orchestration's
+/// state calls for.
 /// </summary>
 public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
 {
@@ -33,12 +35,17 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
             return Task.FromResult(first);
         }
 
-        public List<string> Restarted { get; } = [];
+        /// <summary>What each look at a long-running batch was asked (batch, whether a start was allowed).</summary>
+        public List<(string BatchId, bool MayStart)> Looked { get; } = [];
 
-        public Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+        /// <summary>What the next looks find and do, in order; when empty, the orchestration is alive (left alone).</summary>
+        public Queue<Revival> Answers { get; } = new();
+
+        public Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
         {
-            Restarted.Add(batch.BatchId);
-            return Task.FromResult(true);
+            Looked.Add((batch.BatchId, mayStart));
+            var answer = Answers.Count > 0 ? Answers.Dequeue() : new Revival(LivenessAction.Leave, "Running", Done: false);
+            return Task.FromResult(answer with { Done = answer.Done && (mayStart || answer.Action != LivenessAction.Start) });
         }
     }
 
@@ -61,16 +68,12 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         var fresh = Batch($"b-fresh-{id}", 4);
         // both rows written, no message sent: what a crash after InsertQueuedAsync leaves
         await store.InsertQueuedAsync([stranded, fresh]);
-        await using (var age = dataSource.CreateCommand("update batches set queued_at = now() - interval '10 minutes' where batch_id = $1"))
-        {
-            age.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
-            Assert.Equal(1, await age.ExecuteNonQueryAsync());
-        }
+        await AgeAsync(dataSource, stranded.BatchId, "queued_at");
 
         var starter = new RecordingStarter();
         var activity = new DispatchBatchesActivity(store, queue, starter, NullLogger<DispatchBatchesActivity>.Instance);
         var context = new Mock<TaskActivityContext>().Object;
-        var request = new DispatchRequest(MaxInFlight: 8, ReservedForHigh: 2, StrandedAfterSeconds: 120);
+        var request = new DispatchRequest(MaxInFlight: 8, ReservedForHigh: 2, StrandedAfterSeconds: 120, StalledAfterSeconds: 120);
 
         var first = await activity.RunAsync(context, request);
         Assert.Equal(0, first.Started);
@@ -84,37 +87,67 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
         // the young row is not stranded yet: its message may still be on the way
         Assert.Equal(BatchStatuses.Queued, await store.GetStatusAsync(fresh.BatchId));
-        await using var requeues = dataSource.CreateCommand("select requeues from batches where batch_id = $1");
-        requeues.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
-        Assert.Equal(1, (int)(await requeues.ExecuteScalarAsync())!);
+        Assert.Equal(1, await RequeuesAsync(dataSource, stranded.BatchId));
 
         // queues empty again and nothing stranded beyond the young row: a third round queues nothing
         var third = await activity.RunAsync(context, request);
         Assert.Equal(0, third.Requeued);
         Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
-        Assert.Empty(starter.Restarted);
+        Assert.Empty(starter.Looked);
 
-        // dispatched long ago and never begun (no started_at): its start message was lost, so it is started again, once
-        await using (var age = dataSource.CreateCommand("update batches set dispatched_at = now() - interval '10 minutes' where batch_id = $1"))
-        {
-            age.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
-            Assert.Equal(1, await age.ExecuteNonQueryAsync());
-        }
-        var fourth = await activity.RunAsync(context, request);
-        Assert.Equal(1, fourth.Requeued);
-        Assert.Equal([stranded.BatchId], starter.Restarted);
-        var fifth = await activity.RunAsync(context, request);
-        Assert.Equal(0, fifth.Requeued);
-        Assert.Equal([stranded.BatchId], starter.Restarted);
-
-        // a batch that began is never restarted, however old its dispatch
-        await store.BeginAsync(stranded.BatchId, DateTime.UtcNow);
-        await using (var age = dataSource.CreateCommand("update batches set dispatched_at = now() - interval '10 minutes' where batch_id = $1"))
-        {
-            age.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
-            Assert.Equal(1, await age.ExecuteNonQueryAsync());
-        }
+        // dispatched long ago and never begun (its start message was lost): looked at once, started again, and not looked at
+        // again until a period has passed
+        await AgeAsync(dataSource, stranded.BatchId, "dispatched_at");
+        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Pending", Done: true));
+        Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
         Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Single(starter.Restarted);
+        Assert.Equal([(stranded.BatchId, true)], starter.Looked);
+        Assert.Equal(2, await RequeuesAsync(dataSource, stranded.BatchId));
+
+        // began, then went quiet: its orchestration is ended, looked at again on the very next round, and started again
+        await store.BeginAsync(stranded.BatchId, DateTime.UtcNow);
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Single(starter.Looked);
+        await AgeAsync(dataSource, stranded.BatchId, "dispatched_at", "started_at", "watched_at");
+        starter.Answers.Enqueue(new Revival(LivenessAction.Terminate, "Running", Done: true));
+        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Terminated", Done: true));
+        Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Equal(3, starter.Looked.Count);
+        Assert.Equal(4, await RequeuesAsync(dataSource, stranded.BatchId));
+        Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
+
+        // alive and slow (waiting on tokens): looked at once per period and left alone
+        await AgeAsync(dataSource, stranded.BatchId, "watched_at");
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
+        Assert.Equal(4, starter.Looked.Count);
+        Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
+
+        // restarted as often as allowed and still without a live orchestration: no further start, marked failed with why
+        await AgeAsync(dataSource, stranded.BatchId, "watched_at");
+        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Terminated", Done: true));
+        Assert.Equal(0, (await activity.RunAsync(context, request with { MaxRevivals = 4 })).Requeued);
+        Assert.Equal((stranded.BatchId, false), starter.Looked[^1]);
+        Assert.Equal(BatchStatuses.Failed, await store.GetStatusAsync(stranded.BatchId));
+        await using var error = dataSource.CreateCommand("select last_error from batches where batch_id = $1");
+        error.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
+        Assert.Equal("no live orchestration (Terminated) after 4 restarts; not restarted again", (string)(await error.ExecuteScalarAsync())!);
+    }
+
+    private static async Task AgeAsync(NpgsqlDataSource dataSource, string batchId, params string[] columns)
+    {
+        var set = string.Join(", ", columns.Select(c => $"{c} = now() - interval '10 minutes'"));
+        await using var age = dataSource.CreateCommand($"update batches set {set} where batch_id = $1");
+        age.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        Assert.Equal(1, await age.ExecuteNonQueryAsync());
+    }
+
+    private static async Task<int> RequeuesAsync(NpgsqlDataSource dataSource, string batchId)
+    {
+        await using var cmd = dataSource.CreateCommand("select requeues from batches where batch_id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        return (int)(await cmd.ExecuteScalarAsync())!;
     }
 }

@@ -21,25 +21,42 @@ public sealed class HubStarter(DurableHost host) : IBatchStarter
         return TryStartAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch);
     }
 
-    /// <summary>Every state but pending: a new execution may replace an instance that never ran.</summary>
-    private static readonly OrchestrationStatus[] AnyStateButPending = AnyState.Where(s => s != OrchestrationStatus.Pending).ToArray();
-
-    public async Task<bool> RestartIfNeverBegunAsync(BatchWork batch, CancellationToken cancellationToken)
+    public async Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var state = await host.Client.GetOrchestrationStateAsync(batch.BatchId).ConfigureAwait(false);
-        if (state is not null && state.OrchestrationStatus != OrchestrationStatus.Pending)
+        var status = state?.OrchestrationStatus;
+        var action = OrchestrationLiveness.Decide(status?.ToString(), state?.LastUpdatedTime ?? DateTime.MinValue, DateTime.UtcNow, stalledAfter);
+        var done = action switch
         {
-            return false;
-        }
+            LivenessAction.Terminate => await TerminateAsync(batch.BatchId, $"no checkpoint since {state!.LastUpdatedTime:O}; ended by the dispatcher's watch, to be started again").ConfigureAwait(false),
+            LivenessAction.Start when mayStart => await StartReplacingAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, status).ConfigureAwait(false),
+            _ => false,
+        };
+        return new Revival(action, status?.ToString(), done);
+    }
+
+    /// <summary>Ends an instance (a terminate message, applied at its next episode).</summary>
+    public async Task<bool> TerminateAsync(string instanceId, string reason)
+    {
+        await host.Client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Starts a new execution under <paramref name="instanceId"/>, replacing an instance found in <paramref name="found"/>
+    /// (null: none); refused (false) if the instance is meanwhile in any other state — someone else acted first.
+    /// </summary>
+    public async Task<bool> StartReplacingAsync(string orchestrator, string instanceId, object input, OrchestrationStatus? found)
+    {
+        var refuse = found is { } f ? AnyState.Where(s => s != f).ToArray() : AnyState;
         try
         {
-            await host.Client.CreateOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), "", batch.BatchId, batch, null, AnyStateButPending).ConfigureAwait(false);
+            await host.Client.CreateOrchestrationInstanceAsync(orchestrator, "", instanceId, input, null, refuse).ConfigureAwait(false);
             return true;
         }
         catch (OrchestrationAlreadyExistsException)
         {
-            // it began meanwhile
             return false;
         }
     }
