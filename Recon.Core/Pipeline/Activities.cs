@@ -224,6 +224,13 @@ public sealed class FetchProviderPageActivity(IEnumerable<IProviderPageFetcher> 
                 await batches.RecordErrorAsync(input.BatchId, ex.Message).ConfigureAwait(false);
                 return FetchedPage.ThrottledFor(ex.RetryAfter);
             }
+            catch (Ingestion.Plaid.PlaidSyncMutationException ex)
+            {
+                // not a failure of this call: the chain's earlier pages are stale, and Plaid asks for pagination to restart
+                ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 400, clock.Elapsed);
+                await batches.RecordErrorAsync(input.BatchId, ex.Message).ConfigureAwait(false);
+                return FetchedPage.ChangedDuringPagination();
+            }
             catch (Exception ex) when (ex is ProviderTimeoutException || (ex is OperationCanceledException && timeout.IsCancellationRequested))
             {
                 ReconMetrics.RecordProviderCall(input.Page.Provider, endpoint, 0, clock.Elapsed);

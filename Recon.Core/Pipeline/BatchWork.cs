@@ -14,24 +14,36 @@ namespace Recon.Core.Pipeline;
 /// <param name="ValueMinor">Business value that set the priority, minor units.</param>
 /// <param name="Currency">Currency of <paramref name="ValueMinor"/>.</param>
 /// <param name="Sequence">Page number in its chain, 0 for the first page.</param>
-public sealed record BatchWork(string BatchId, string RunId, PageRequest Page, int Priority, long ValueMinor, string Currency, int Sequence = 0)
+/// <param name="ChainCursor">The cursor the chain started from (pages after the first carry it): where a cursor chain
+/// restarts when the provider's data changed during pagination.</param>
+/// <param name="Generation">How often the chain was restarted; part of the batch id from 1 on, so a restarted chain's
+/// pages are new batches rather than duplicates of the finished ones.</param>
+public sealed record BatchWork(string BatchId, string RunId, PageRequest Page, int Priority, long ValueMinor, string Currency, int Sequence = 0,
+    string? ChainCursor = null, int Generation = 0)
 {
     /// <summary>High-priority batches (priority 0) go to recon-high.</summary>
     public bool IsHigh => Priority == 0;
+
+    /// <summary>The cursor this batch's chain started from.</summary>
+    public string? ChainStartCursor() => Sequence == 0 ? Page.Cursor : ChainCursor;
 }
 
 /// <summary>Deterministic batch ids: the same run, page and cursor always give the same id, so a duplicate
 /// message or a replayed follow-up can never start a second orchestration for the same page.</summary>
 public static class BatchIds
 {
-    /// <summary>"b-" + provider + 24 hex digits of SHA-256 over run, account, dates, cursor and page size.
-    /// Only letters, digits and '-': valid as an orchestration instance id and a queue message.</summary>
-    public static string For(string runId, PageRequest page)
+    /// <summary>"b-" + provider + 24 hex digits of SHA-256 over run, account, dates, cursor and page size (and the
+    /// chain's generation from 1 on). Only letters, digits and '-': valid as an orchestration instance id and a queue message.</summary>
+    public static string For(string runId, PageRequest page, int generation = 0)
     {
         ArgumentNullException.ThrowIfNull(page);
         var key = string.Join('|', runId, page.Provider, page.Account,
             page.From.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), page.To.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             page.Cursor ?? "", page.PageSize.ToString(CultureInfo.InvariantCulture));
+        if (generation > 0)
+        {
+            key += "|g" + generation.ToString(CultureInfo.InvariantCulture);
+        }
         return $"b-{page.Provider.Replace('_', '-')}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..24]}";
     }
 
@@ -40,7 +52,17 @@ public static class BatchIds
     {
         ArgumentNullException.ThrowIfNull(batch);
         var page = batch.Page with { Cursor = nextCursor };
-        return batch with { BatchId = For(batch.RunId, page), Page = page, Sequence = batch.Sequence + 1 };
+        return batch with { BatchId = For(batch.RunId, page, batch.Generation), Page = page, Sequence = batch.Sequence + 1, ChainCursor = batch.ChainStartCursor() };
+    }
+
+    /// <summary>The first page of <paramref name="batch"/>'s chain again, as the next generation: what Plaid asks for when
+    /// its data changed during pagination (TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION).</summary>
+    public static BatchWork RestartChain(BatchWork batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var page = batch.Page with { Cursor = batch.ChainStartCursor() };
+        var generation = batch.Generation + 1;
+        return batch with { BatchId = For(batch.RunId, page, generation), Page = page, Sequence = 0, ChainCursor = null, Generation = generation };
     }
 }
 

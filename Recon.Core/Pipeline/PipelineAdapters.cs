@@ -99,14 +99,15 @@ public sealed class PriorityBatchQueue(PriorityQueueClient client, PipelineOptio
     {
         ArgumentNullException.ThrowIfNull(batch);
         return new BatchMessage(batch.BatchId, batch.Page.Provider, batch.Page.Account, batch.Page.From, batch.Page.To, batch.Page.Cursor,
-            batch.Page.PageSize, batch.Priority, batch.ValueMinor, batch.Currency, DateTimeOffset.UtcNow, batch.RunId, batch.Sequence);
+            batch.Page.PageSize, batch.Priority, batch.ValueMinor, batch.Currency, DateTimeOffset.UtcNow, batch.RunId, batch.Sequence,
+            batch.ChainCursor, batch.Generation);
     }
 
     public static BatchWork ToWork(BatchMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         return new BatchWork(message.BatchId, message.RunId ?? "", new PageRequest(message.Provider, message.Account, message.From, message.To, message.Cursor, message.PageSize),
-            message.Priority, message.ValueMinor, message.Currency, message.Sequence);
+            message.Priority, message.ValueMinor, message.Currency, message.Sequence, message.ChainCursor, message.Generation);
     }
 }
 

@@ -101,9 +101,14 @@ public sealed record FetchPage(string BatchId, Recon.Core.Ingestion.PageRequest 
 /// <param name="RemovedIds">Provider ids the provider withdrew.</param>
 /// <param name="NextCursor">Cursor of the next page.</param>
 /// <param name="HasMore">Another page follows.</param>
-public sealed record FetchedPage(bool Throttled, long RetryAfterMs, IReadOnlyList<string> TransactionIds, IReadOnlyList<string> RemovedIds, string? NextCursor, bool HasMore)
+/// <param name="ChainChanged">The provider's data changed during pagination (nothing stored): the chain starts again from its first cursor.</param>
+public sealed record FetchedPage(bool Throttled, long RetryAfterMs, IReadOnlyList<string> TransactionIds, IReadOnlyList<string> RemovedIds, string? NextCursor, bool HasMore,
+    bool ChainChanged = false)
 {
     public static FetchedPage ThrottledFor(TimeSpan retryAfter) => new(true, (long)Math.Ceiling(retryAfter.TotalMilliseconds), [], [], null, false);
+
+    /// <summary>The provider's data changed during pagination: the chain must start again from its first cursor.</summary>
+    public static FetchedPage ChangedDuringPagination() => new(false, 0, [], [], null, false, ChainChanged: true);
 }
 
 /// <summary>Input of <see cref="MatchAndPostActivity"/>.</summary>

@@ -24,6 +24,10 @@ public static class PipelineLimits
     /// <summary>Token waits (and 429 waits) per batch before it fails: a bucket that refuses 60 times is broken, not busy.</summary>
     public const int MaxTokenWaits = 60;
 
+    /// <summary>Restarts of a cursor chain whose data changed during pagination (Plaid's
+    /// TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION) before its batch fails: as many as the sync loop allows.</summary>
+    public const int MaxChainRestarts = Ingestion.Plaid.PlaidSyncLoop.MaxMutationRestarts;
+
     /// <summary>The longest single token wait served; a longer answer is clamped so the window check runs.</summary>
     public const int MaxTokenWaitSeconds = 30;
 

@@ -78,6 +78,23 @@ public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, Bat
                 throw new BatchFailedException($"Batch {input.BatchId}: no page after {PipelineLimits.MaxTokenWaits} waits.");
             }
 
+            if (page.ChainChanged)
+            {
+                // Plaid: the data changed while the chain paged through it; the pages before this one may be stale, so the
+                // chain starts again from its first cursor as the next generation (posting is idempotent on provider id)
+                if (input.Generation >= PipelineLimits.MaxChainRestarts)
+                {
+                    throw new BatchFailedException($"Batch {input.BatchId}: {input.Page.Provider} data kept changing during pagination; chain restarted {input.Generation} times.");
+                }
+                var restart = BatchIds.RestartChain(input);
+                await Step(context.CallActivityAsync<int>(nameof(EnqueueBatchesActivity), new[] { restart }));
+                windowCancel.Cancel();
+                await context.CallActivityAsync(nameof(RecordBatchStatusActivity),
+                    new BatchStatusUpdate(input.BatchId, BatchStatuses.Done, context.CurrentUtcDateTime,
+                        $"data changed during pagination: chain restarted from its first cursor as {restart.BatchId}", tokenWaits, throttled, null, input.Priority, started, late));
+                return new BatchOutcome(input.BatchId, BatchStatuses.Done, late, Duplicate: false, restart.BatchId, Summary: null);
+            }
+
             string? next = null;
             if (page.HasMore)
             {

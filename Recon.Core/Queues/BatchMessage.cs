@@ -18,6 +18,8 @@ namespace Recon.Core.Queues;
 /// <param name="EnqueuedAt">When the batch was queued (UTC).</param>
 /// <param name="RunId">The reconciliation run it belongs to, when known.</param>
 /// <param name="Sequence">Page number in its chain, 0 for the first page.</param>
+/// <param name="ChainCursor">The cursor the page's chain started from (pages after the first), where it restarts.</param>
+/// <param name="Generation">How often the chain was restarted (0: never).</param>
 public sealed record BatchMessage(
     string BatchId,
     string Provider,
@@ -31,7 +33,9 @@ public sealed record BatchMessage(
     string Currency,
     DateTimeOffset EnqueuedAt,
     string? RunId = null,
-    int Sequence = 0);
+    int Sequence = 0,
+    string? ChainCursor = null,
+    int Generation = 0);
 
 /// <summary>A queue message that cannot be read as a <see cref="BatchMessage"/>; the reason goes to the poison queue.</summary>
 public sealed class MalformedBatchMessageException(string reason) : Exception(reason);
@@ -104,6 +108,8 @@ public static class BatchMessageCodec
             Cursor = message.Cursor,
             PageSize = message.PageSize,
             Sequence = message.Sequence,
+            ChainCursor = message.ChainCursor,
+            Generation = message.Generation == 0 ? null : message.Generation,
             Priority = message.Priority,
             ValueMinor = message.ValueMinor,
             Currency = message.Currency,
@@ -203,7 +209,9 @@ public static class BatchMessageCodec
             Required(wire.Currency, "currency"),
             wire.EnqueuedAt ?? throw new MalformedBatchMessageException("enqueuedAt is missing"),
             wire.RunId,
-            wire.Sequence ?? 0);
+            wire.Sequence ?? 0,
+            wire.ChainCursor,
+            wire.Generation ?? 0);
         try
         {
             Validate(message);
@@ -259,6 +267,14 @@ public static class BatchMessageCodec
         {
             throw new ArgumentException($"sequence {message.Sequence} is negative", nameof(message));
         }
+        if (message.ChainCursor is { Length: > MaxCursorLength })
+        {
+            throw new ArgumentException($"chainCursor is {message.ChainCursor.Length} characters, more than {MaxCursorLength}", nameof(message));
+        }
+        if (message.Generation < 0)
+        {
+            throw new ArgumentException($"generation {message.Generation} is negative", nameof(message));
+        }
     }
 
     private static string Required(string? value, string name)
@@ -277,6 +293,10 @@ public static class BatchMessageCodec
         public string? Cursor { get; set; }
         public int? PageSize { get; set; }
         public int? Sequence { get; set; }
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? ChainCursor { get; set; }
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public int? Generation { get; set; }
         public int? Priority { get; set; }
         public long? ValueMinor { get; set; }
         public string? Currency { get; set; }

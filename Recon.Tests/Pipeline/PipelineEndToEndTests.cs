@@ -159,6 +159,71 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PlaidDataChangesMidChain_ChainStartsAgainFromItsFirstCursor_AndEndsWithThePlaidData()
+    {
+        await using var stack = await PipelineStack.CreateAsync(seed: 64, size: 160);
+        // small pages, so the item's chain has several and the armed error fires in the middle of it
+        var request = Assert.Single(stack.Requests(pageSize: 10, runPrefix: "mut", Providers.Plaid));
+        var token = stack.Scenario.PlaidAccessToken;
+        var posted = stack.Scenario.PlaidEvents.Where(e => e.Kind == "added" && e.Transaction?["pending"]?.GetValue<bool>() == false).ToList();
+        Assert.True(posted.Count >= 2, "the scenario has posted Plaid transactions");
+        var modified = posted[0].Transaction!.DeepClone().AsObject();
+        modified["amount"] = 4_321.09m;
+        var added = posted[1].Transaction!.DeepClone().AsObject();
+        added["transaction_id"] = "mut_added_1";
+        added["amount"] = 12.34m;
+        // the first mid-pagination call fails with TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION, the change that caused it appended
+        using (var http = new HttpClient())
+        {
+            await stack.Sandbox.Admin(http).ArmPlaidFaultsAsync(token, new Recon.Sandbox.Admin.PlaidFaultsDto(1,
+                [Recon.Sandbox.Admin.PlaidEventDto.Modified(modified), Recon.Sandbox.Admin.PlaidEventDto.Added(added)], 0));
+        }
+        var app = WorkerApp.Build([], settings: stack.Settings());
+        await app.StartAsync();
+        try
+        {
+            var runId = await stack.SubmitAsync(request);
+            var counts = await stack.WaitForRunsAsync([runId], RunLimit);
+            output.WriteLine(counts.Format());
+            Assert.Equal(0, counts.Count(BatchStatuses.Failed));
+
+            // one batch met the change and handed over to the next generation of the chain, which read the item again from the start
+            output.WriteLine(await ScalarTextAsync(stack, """
+                select string_agg(format('%s g%s #%s %s tx=%s cursor=%s %s', batch_id, request->>'generation', request->>'sequence', status,
+                    transactions, request->'page'->>'cursor', coalesce(last_error, '')), E'\n' order by queued_at) from batches
+                """));
+            Assert.Equal(1, await stack.ScalarAsync("select count(*) from batches where last_error like '%chain restarted from its first cursor%'"));
+            Assert.True(await stack.ScalarAsync("select count(*) from batches where (request->>'generation')::int = 1 and status = 'done'") >= 2,
+                "the restarted chain ran more than its first page");
+
+            // what Recon holds for the item is exactly what Plaid holds now, the change included
+            using var http = new HttpClient();
+            var expected = (await stack.Sandbox.Admin(http).PlaidTransactionsAsync(token))
+                .Select(n => Recon.Core.Ingestion.Plaid.PlaidPageFetcher.MapTransaction(n!.AsObject(), "sandbox"))
+                .ToDictionary(t => t.ProviderTxId, t => t.AmountMinor);
+            var live = new Dictionary<string, long>();
+            await using (var cmd = stack.Db.DataSource.CreateCommand("select provider_tx_id, amount_minor from provider_transactions where provider = 'plaid' and status <> 'removed'"))
+            await using (var r = await cmd.ExecuteReaderAsync())
+            {
+                while (await r.ReadAsync())
+                {
+                    live.Add(r.GetString(0), r.GetInt64(1));
+                }
+            }
+            Assert.Equal(expected.OrderBy(e => e.Key, StringComparer.Ordinal), live.OrderBy(e => e.Key, StringComparer.Ordinal));
+            Assert.Equal(-432_109, live[modified["transaction_id"]!.GetValue<string>()]);
+            Assert.Equal(-1_234, live["mut_added_1"]);
+            await AssertStructureAsync(stack);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.Services.GetRequiredService<Recon.Worker.Hosting.DurableHost>().DeleteHubAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task MalformedIngestMessage_EndsInPoisonQueueWithItsReason()
     {
         await using var stack = await PipelineStack.CreateAsync(seed: 63, size: 10);

@@ -47,6 +47,62 @@ public sealed class ReconcileBatchOrchestratorTests
     }
 
     [Fact]
+    public void BatchIds_ChainRestart_StartsFromTheChainsFirstCursorUnderNewIds()
+    {
+        var first = new BatchWork(BatchIds.For("run-p", PlaidPage(null)), "run-p", PlaidPage(null), 4, 9_000, "USD");
+        var second = BatchIds.FollowUp(first, "c1");
+        var third = BatchIds.FollowUp(second, "c2");
+        Assert.Equal((2, "c2", (string?)null), (third.Sequence, third.Page.Cursor, third.ChainStartCursor()));
+
+        var restarted = BatchIds.RestartChain(third);
+        Assert.Equal((0, (string?)null, 1), (restarted.Sequence, restarted.Page.Cursor, restarted.Generation));
+        Assert.NotEqual(first.BatchId, restarted.BatchId);
+        var restartedSecond = BatchIds.FollowUp(restarted, "c1");
+        Assert.NotEqual(second.BatchId, restartedSecond.BatchId);
+        Assert.Equal(restartedSecond.BatchId, BatchIds.FollowUp(BatchIds.RestartChain(second), "c1").BatchId);
+        // generation 0 keeps the ids it always had: messages queued before this change still match their rows
+        Assert.Equal(second.BatchId, BatchIds.For("run-p", PlaidPage("c1")));
+
+        // a chain that began from a stored cursor restarts from that cursor, not from the very beginning
+        var resumed = new BatchWork(BatchIds.For("run-q", PlaidPage("c7")), "run-q", PlaidPage("c7"), 4, 9_000, "USD");
+        Assert.Equal("c7", BatchIds.RestartChain(BatchIds.FollowUp(BatchIds.FollowUp(resumed, "c8"), "c9")).Page.Cursor);
+    }
+
+    [Fact]
+    public async Task RunAsync_PlaidDataChangedMidChain_QueuesTheChainAgainAndPostsNothing()
+    {
+        var work = BatchIds.FollowUp(BatchIds.FollowUp(new BatchWork("b-plaid-first", "run-p", PlaidPage(null), 4, 9_000, "USD"), "c1"), "c2");
+        var ctx = HappyContext().On(nameof(FetchProviderPageActivity), _ => FetchedPage.ChangedDuringPagination());
+
+        var outcome = await new ReconcileBatchOrchestrator().RunAsync(ctx.Object, work);
+
+        var queued = Assert.Single(ctx.InputsOf<BatchWork[]>(nameof(EnqueueBatchesActivity))).Single();
+        Assert.Equal(BatchIds.RestartChain(work), queued);
+        Assert.Null(queued.Page.Cursor);
+        Assert.DoesNotContain(nameof(MatchAndPostActivity), ctx.CallNames);
+        var done = ctx.InputsOf<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).Single();
+        Assert.Equal(BatchStatuses.Done, done.Status);
+        Assert.Contains(queued.BatchId, done.Error, StringComparison.Ordinal);
+        Assert.Equal((BatchStatuses.Done, queued.BatchId), (outcome.Status, outcome.NextBatchId));
+    }
+
+    [Fact]
+    public async Task RunAsync_PlaidDataKeepsChanging_FailsAfterTheRestartLimit()
+    {
+        var work = new BatchWork("b-plaid-last", "run-p", PlaidPage("c3"), 4, 9_000, "USD", Sequence: 3, ChainCursor: null, Generation: PipelineLimits.MaxChainRestarts);
+        var ctx = HappyContext().On(nameof(FetchProviderPageActivity), _ => FetchedPage.ChangedDuringPagination());
+
+        await Assert.ThrowsAsync<BatchFailedException>(() => new ReconcileBatchOrchestrator().RunAsync(ctx.Object, work));
+
+        Assert.DoesNotContain(nameof(EnqueueBatchesActivity), ctx.CallNames);
+        var failed = ctx.InputsOf<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).Single();
+        Assert.Equal(BatchStatuses.Failed, failed.Status);
+        Assert.Contains("kept changing during pagination", failed.Error, StringComparison.Ordinal);
+    }
+
+    private static PageRequest PlaidPage(string? cursor) => new("plaid", "access-sandbox-1", new(2025, 3, 1), new(2025, 3, 31), cursor, 50);
+
+    [Fact]
     public async Task RunAsync_BucketEmpty_WaitsOnWholeSecondTimerThenAcquiresAgain()
     {
         var answers = new Queue<TokenGrant>([new(false, 250), new(false, 1_400), new(true, 0)]);

@@ -19,6 +19,19 @@ public sealed class BatchMessageCodecTests
         Assert.Equal("timeout", lastError);
     }
 
+    [Fact]
+    public void EncodeDecode_RestartedChain_KeepsChainCursorAndGeneration_AndAFirstGenerationMessageStaysAsItWas()
+    {
+        var restarted = Sample() with { ChainCursor = "cur_0", Generation = 2 };
+        Assert.Equal(restarted, BatchMessageCodec.Decode(BatchMessageCodec.Encode(restarted)).Message);
+        // generation 0 writes neither field: messages already on the queues and new ones read the same
+        var plain = BatchMessageCodec.Encode(Sample());
+        Assert.DoesNotContain("generation", plain, StringComparison.Ordinal);
+        Assert.DoesNotContain("chainCursor", plain, StringComparison.Ordinal);
+        var negative = BatchMessageCodec.Encode(restarted).Replace("\"generation\":2", "\"generation\":-1", StringComparison.Ordinal);
+        Assert.Contains("generation -1", Assert.Throws<MalformedBatchMessageException>(() => BatchMessageCodec.Decode(negative)).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("not json", "invalid JSON")]
     [InlineData("null", "JSON is null")]
