@@ -128,6 +128,7 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
         }
         Assert.False(atKill.AllFinished, "the worker was killed after the runs had finished: nothing was interrupted");
 
+        var restartedAt = DateTime.UtcNow;
         await using (var second = await WorkerProcess.StartAsync(environment, stack.WorkerUrl, TimeSpan.FromMinutes(2)))
         {
             BatchStatusCounts counts;
@@ -141,7 +142,13 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
                 output.WriteLine("restarted worker, last lines:\n" + second.Tail(150));
                 throw;
             }
-            output.WriteLine($"after restart: {counts.Format()}");
+            output.WriteLine($"after restart: {counts.Format()}; batches re-driven by the dispatcher's sweeps: {await stack.ScalarAsync("select count(*) from batches where requeues > 0")}");
+            output.WriteLine("finished per 10 s after the restart: " + await ScalarTextAsync(stack, $"""
+                select string_agg(format('%s0s:%s', b, n), ' ' order by b) from (
+                    select floor(extract(epoch from finished_at - '{restartedAt:O}'::timestamptz) / 10)::int b, count(*) n
+                    from batches where finished_at is not null group by 1) t
+                """));
+            output.WriteLine("restarted worker on its sweeps:\n" + string.Join('\n', second.Tail(2_000).Split('\n').Where(l => l.Contains("started again", StringComparison.Ordinal) || l.Contains("ended, to be", StringComparison.Ordinal))));
             Assert.Equal(0, counts.Count(BatchStatuses.Failed));
             Assert.True(counts.Total > atKill.Total || atKill.Count(BatchStatuses.Done) < counts.Total, "work remained after the kill");
         }
