@@ -179,18 +179,8 @@ internal sealed class MatchSession
         }
         SortByHigh32(keyed);
         int[]? run = null;
-        for (var i = 1; i < n; i++)
+        for (var at = 1; NextEqualHashRun(keyed, at, out var from, out var to); at = to)
         {
-            if (keyed[i] >> 32 != keyed[i - 1] >> 32)
-            {
-                continue;
-            }
-            var from = i - 1;
-            var to = i + 1;
-            while (to < n && keyed[to] >> 32 == keyed[from] >> 32)
-            {
-                to++;
-            }
             // a run of equal hashes (stable sort: indexes ascending); ordered by (provider, id, index) so each
             // (provider, id) is contiguous, in input order, however long the run
             var count = to - from;
@@ -224,8 +214,31 @@ internal sealed class MatchSession
                 }
                 g = end;
             }
-            i = to - 1;
         }
+    }
+
+    /// <summary>
+    /// The next run of two or more (hash, index) pairs with equal hashes in <paramref name="keyed"/> (sorted by hash),
+    /// looking from position <paramref name="at"/> on: [<paramref name="from"/>, <paramref name="to"/>). False when no run
+    /// is left. Both repeat checks walk the sorted pairs with it.
+    /// </summary>
+    private static bool NextEqualHashRun(ulong[] keyed, int at, out int from, out int to)
+    {
+        for (var i = Math.Max(at, 1); i < keyed.Length; i++)
+        {
+            if (keyed[i] >> 32 == keyed[i - 1] >> 32)
+            {
+                from = i - 1;
+                to = i + 1;
+                while (to < keyed.Length && keyed[to] >> 32 == keyed[from] >> 32)
+                {
+                    to++;
+                }
+                return true;
+            }
+        }
+        from = to = keyed.Length;
+        return false;
     }
 
     private Comparer<int> ByProviderIdThenIndex => _byProviderId ??= Comparer<int>.Create((x, y) =>
@@ -339,18 +352,8 @@ internal sealed class MatchSession
             keys += (string.IsNullOrEmpty(e.ExternalRef) ? 0 : 1) + (string.IsNullOrEmpty(e.Reference) ? 0 : 1);
         }
         SortByHigh32(keyed);
-        for (var i = 1; i < n; i++)
+        for (var at = 1; NextEqualHashRun(keyed, at, out var from, out var to); at = to)
         {
-            if (keyed[i] >> 32 != keyed[i - 1] >> 32)
-            {
-                continue;
-            }
-            var from = i - 1;
-            var to = i + 1;
-            while (to < n && keyed[to] >> 32 == keyed[from] >> 32)
-            {
-                to++;
-            }
             // a run of equal hashes: almost always one repeated id; distinct ids with one 32-bit hash are rare
             for (var a = from; a < to; a++)
             {
@@ -362,7 +365,6 @@ internal sealed class MatchSession
                     }
                 }
             }
-            i = to - 1;
         }
         return keys;
     }

@@ -33,6 +33,53 @@ public sealed class DurableHostTests
         }
     }
 
+    [Fact]
+    public async Task Recycle_RebuildsTheWorker_AnOrchestrationWaitingAcrossItFinishes_AndNewOnesRun()
+    {
+        var services = new ServiceCollection().AddSingleton(new Greeting("hi")).BuildServiceProvider();
+        var registry = new DurableRegistry().AddOrchestrator<GreetOrchestrator>().AddOrchestrator<WaitOrchestrator>().AddActivity<GreetActivity>();
+        var options = new DurableHostOptions { TaskHubName = TestHubs.NewName(), StorageConnectionString = TestStack.Storage };
+        await using var host = new DurableHost(options, registry, services, NullLoggerFactory.Instance);
+        try
+        {
+            await host.StartAsync();
+            var waiting = await host.Client.CreateOrchestrationInstanceAsync(nameof(WaitOrchestrator), "", "wait-1", "x");
+            await WaitForRunningAsync(host, waiting.InstanceId);
+
+            await host.RecycleAsync();
+            Assert.Equal(1, host.Recycles);
+
+            // durable state lives in storage: the instance that waited across the rebuild finishes on the new worker
+            await host.Client.RaiseEventAsync(waiting, "go", "after recycle");
+            var resumed = await TestHubs.WaitForCompletionAsync(host.Client, waiting.InstanceId, TimeSpan.FromMinutes(2));
+            Assert.Equal(OrchestrationStatus.Completed, resumed.OrchestrationStatus);
+            Assert.Equal("\"after recycle\"", resumed.Output);
+            var fresh = await host.Client.CreateOrchestrationInstanceAsync(nameof(GreetOrchestrator), "", "greet-after", new GreetInput("bo", 1));
+            Assert.Equal(OrchestrationStatus.Completed, (await TestHubs.WaitForCompletionAsync(host.Client, fresh.InstanceId, TimeSpan.FromMinutes(2))).OrchestrationStatus);
+        }
+        finally
+        {
+            await host.StopAsync();
+            await host.DeleteHubAsync();
+        }
+    }
+
+    private static async Task WaitForRunningAsync(DurableHost host, string instanceId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while ((await host.Client.GetOrchestrationStateAsync(instanceId))?.OrchestrationStatus != OrchestrationStatus.Running)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{instanceId} did not start within 2 minutes");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Waits for the event "go" and returns its payload.</summary>
+    public sealed class WaitOrchestrator : TaskOrchestrator<string, string>
+    {
+        public override Task<string> RunAsync(TaskOrchestrationContext context, string input) => context.WaitForExternalEvent<string>("go");
+    }
+
     public sealed record GreetInput(string Name, int Times);
 
     public sealed record Greeting(string Word);

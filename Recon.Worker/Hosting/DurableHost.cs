@@ -13,8 +13,12 @@ namespace Recon.Worker.Hosting;
 /// </summary>
 public sealed class DurableHost : IAsyncDisposable
 {
-    private readonly AzureStorageOrchestrationService _service;
-    private readonly TaskHubWorker _worker;
+    private readonly DurableRegistry _registry;
+    private readonly IServiceProvider _services;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private AzureStorageOrchestrationService _service;
+    private TaskHubWorker _worker;
     private bool _started;
 
     public DurableHost(DurableHostOptions options, DurableRegistry registry, IServiceProvider services, ILoggerFactory loggerFactory)
@@ -23,53 +27,116 @@ public sealed class DurableHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(registry);
         Options = options;
         ValidateHubName(options.TaskHubName);
-        var settings = new AzureStorageOrchestrationServiceSettings
-        {
-            TaskHubName = options.TaskHubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(options.StorageConnectionString),
-            WorkItemQueueVisibilityTimeout = options.WorkItemVisibilityTimeout,
-            ControlQueueVisibilityTimeout = options.ControlVisibilityTimeout,
-            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivities,
-            MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrations,
-            PartitionCount = options.PartitionCount,
-            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
-            LoggerFactory = loggerFactory,
-        };
-        _service = new AzureStorageOrchestrationService(settings);
-
-        var workerOptions = new DurableTaskWorkerOptions();
-        var factory = new DurableTaskShimFactory(workerOptions, loggerFactory);
-        _worker = new TaskHubWorker(
-            _service,
-            new ShimOrchestrationManager(registry, factory, services),
-            new ShimActivityManager(registry, factory, services),
-            loggerFactory)
-        {
-            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
-        };
-        Client = new TaskHubClient(_service, new SystemTextJsonDataConverter(workerOptions.DataConverter), loggerFactory);
+        _registry = registry;
+        _services = services;
+        _loggerFactory = loggerFactory;
+        (_service, _worker, Client) = Build();
     }
 
     public DurableHostOptions Options { get; }
 
-    /// <summary>Starts, queries and raises events on orchestrations of this hub.</summary>
-    public TaskHubClient Client { get; }
+    /// <summary>Starts, queries and raises events on orchestrations of this hub (a new client after <see cref="RecycleAsync"/>).</summary>
+    public TaskHubClient Client { get; private set; }
+
+    /// <summary>How often the worker was rebuilt because it had stopped processing (<see cref="RecycleAsync"/>).</summary>
+    public int Recycles { get; private set; }
+
+    private (AzureStorageOrchestrationService, TaskHubWorker, TaskHubClient) Build()
+    {
+        var settings = new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = Options.TaskHubName,
+            StorageAccountClientProvider = new StorageAccountClientProvider(Options.StorageConnectionString),
+            WorkItemQueueVisibilityTimeout = Options.WorkItemVisibilityTimeout,
+            ControlQueueVisibilityTimeout = Options.ControlVisibilityTimeout,
+            MaxConcurrentTaskActivityWorkItems = Options.MaxConcurrentActivities,
+            MaxConcurrentTaskOrchestrationWorkItems = Options.MaxConcurrentOrchestrations,
+            PartitionCount = Options.PartitionCount,
+            MaxQueuePollingInterval = Options.MaxQueuePollingInterval,
+            PartitionTableOperationTimeout = Options.PartitionTableOperationTimeout,
+            LoggerFactory = _loggerFactory,
+        };
+        var service = new AzureStorageOrchestrationService(settings);
+        var workerOptions = new DurableTaskWorkerOptions();
+        var factory = new DurableTaskShimFactory(workerOptions, _loggerFactory);
+        var worker = new TaskHubWorker(
+            service,
+            new ShimOrchestrationManager(_registry, factory, _services),
+            new ShimActivityManager(_registry, factory, _services),
+            _loggerFactory)
+        {
+            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
+        };
+        return (service, worker, new TaskHubClient(service, new SystemTextJsonDataConverter(workerOptions.DataConverter), _loggerFactory));
+    }
 
     /// <summary>Creates the hub's queues and tables if needed and starts processing.</summary>
     public async Task StartAsync()
     {
-        await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
-        await _worker.StartAsync().ConfigureAwait(false);
-        _started = true;
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
+            await _worker.StartAsync().ConfigureAwait(false);
+            _started = true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
     }
 
     /// <summary>Stops taking work and waits for what is running (<paramref name="graceful"/>).</summary>
     public async Task StopAsync(bool graceful = true)
     {
-        if (_started)
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
         {
-            _started = false;
-            await _worker.StopAsync(!graceful).ConfigureAwait(false);
+            if (_started)
+            {
+                _started = false;
+                await _worker.StopAsync(!graceful).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Throws away this process's Durable Task worker and its in-memory state (partition ownership, buffered control-queue
+    /// messages, sessions) and starts a new one on the same hub; durable state is in storage, so nothing is lost. The
+    /// last resort of the dispatcher watch, for a worker that has stopped processing orchestrations altogether (seen under
+    /// heavy load on Azurite: after partition-table timeouts, every redelivered control message was dropped as a
+    /// "duplicate" of a copy held by a session that never ran again).
+    /// </summary>
+    public async Task RecycleAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_started)
+            {
+                _started = false;
+                try
+                {
+                    await _worker.StopAsync(isForced: true).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _worker.Dispose();
+                }
+            }
+            (_service, _worker, Client) = Build();
+            await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
+            await _worker.StartAsync().ConfigureAwait(false);
+            _started = true;
+            Recycles++;
+        }
+        finally
+        {
+            _lifecycle.Release();
         }
     }
 
@@ -80,6 +147,7 @@ public sealed class DurableHost : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _worker.Dispose();
+        _lifecycle.Dispose();
     }
 
     public static void ValidateHubName(string name)

@@ -37,6 +37,15 @@ public sealed class DurableHostOptions
     /// <summary>Longest back-off between polls of an idle queue. 1 s: the 30 s window cannot afford the 30 s default.</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long one read-and-write of the partition table may take before it is abandoned and tried again (DTFx's
+    /// default is 2 s). 10 s: Azurite's table store under a full test run or a spike answers in seconds, and with 2 s
+    /// every renewal timed out until the worker lost its own partition — after which it dropped every redelivered
+    /// control message as a duplicate and processed nothing. Still well inside the 30 s partition lease, so a hung
+    /// call is retried before the lease runs out.
+    /// </summary>
+    public TimeSpan PartitionTableOperationTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often the worker checks that the one dispatcher is alive and starts it again if it ended (failed,
     /// terminated, or was never started); 0 turns the check off after the first start.</summary>
     public TimeSpan DispatcherWatchInterval { get; set; } = TimeSpan.FromSeconds(30);

@@ -17,14 +17,7 @@ namespace Recon.Core.RateLimiting.Redis;
 /// </remarks>
 public static class TokenBucketBatchScript
 {
-    private const string Core = """
-        local function idiv(a, b)
-          local q = math.floor(a / b)
-          if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
-          return q
-        end
-        local function ceildiv(a, b) return idiv(a + b - 1, b) end
-
+    private const string Core = TokenBucketScript.IntegerMath + """
         local function decide(now, last)
           local m = #KEYS - 1
           local n = tonumber(ARGV[1])

@@ -19,7 +19,8 @@ namespace Recon.Core.RateLimiting.Redis;
 /// </remarks>
 public static class TokenBucketScript
 {
-    private const string Core = """
+    /// <summary>Exact integer division in Lua (whose numbers are doubles), shared by the single and the batched script.</summary>
+    internal const string IntegerMath = """
         local function idiv(a, b)
           local q = math.floor(a / b)
           if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
@@ -27,6 +28,9 @@ public static class TokenBucketScript
         end
         local function ceildiv(a, b) return idiv(a + b - 1, b) end
 
+        """;
+
+    private const string Core = IntegerMath + """
         local function acquire(now)
           local need = tonumber(ARGV[1])
           local n = #KEYS - 1
