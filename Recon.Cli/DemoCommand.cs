@@ -111,7 +111,7 @@ internal static class DemoCommand
             await PipelineReport.CallsAsync(dataSource, runIds).ConfigureAwait(false)));
         var counters = await sandbox.CountersAsync().ConfigureAwait(false);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sandbox side: {counters.Total.Requests} provider requests, {counters.Total.Ok} ok, {counters.Total.Throttled} answered 429, {counters.Total.ServerErrors} 5xx"));
+            $"sandbox side: {counters.Total.Requests} provider requests, {counters.Total.Ok} ok, {counters.Total.Throttled} answered 429, {counters.Total.ServerErrors} 5xx, {counters.Total.Hangs} held past the call timeout, {counters.Total.Rejected} other 4xx (a bank's 404 for a day without a statement is an empty page)"));
         Console.WriteLine(peak is { } p
             ? string.Create(CultureInfo.InvariantCulture, $"peak PostgreSQL server connections to '{p.Database}': {p.Peak} ({p.Samples} samples of pg_stat_activity)")
             : "peak PostgreSQL server connections: not sampled (Recon:Database:AdminConnectionString is not set)");
