@@ -160,48 +160,39 @@ internal sealed class DurableHostService(DurableHost host, HubStarter starter, D
         }
     }
 
-    /// <summary>When this process last asked the stuck dispatcher to terminate (null: it was not stuck at the last look).</summary>
-    private DateTime? _terminateSentAt;
+    private readonly DispatcherGuard _guard = new(TimeSpan.FromSeconds(Math.Max(1, dispatcher.StalledAfterSeconds)));
 
     /// <summary>
-    /// Applies <see cref="OrchestrationLiveness"/> to the dispatcher: started when absent or ended, ended when it has not
-    /// checkpointed for <see cref="DispatcherSettings.StalledAfterSeconds"/> (then started at the next tick). When even
-    /// the terminate has not been processed a whole period later, this process's Durable worker has stopped processing
-    /// orchestrations: it is rebuilt (<see cref="DurableHost.RecycleAsync"/>).
+    /// Applies <see cref="DispatcherGuard"/> to the dispatcher: started when absent or ended, asked to terminate when it
+    /// has not checkpointed for <see cref="DispatcherSettings.StalledAfterSeconds"/> (then started at a later tick); when
+    /// even that terminate has not been processed a whole period later, this process's Durable worker processes no
+    /// orchestrations and is rebuilt (<see cref="DurableHost.RecycleAsync"/>).
     /// </summary>
     private async Task EnsureDispatcherAsync()
     {
         var state = await host.Client.GetOrchestrationStateAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
-        var stalledAfter = TimeSpan.FromSeconds(Math.Max(1, dispatcher.StalledAfterSeconds));
-        var now = DateTime.UtcNow;
-        var action = OrchestrationLiveness.Decide(state?.OrchestrationStatus.ToString(), state?.LastUpdatedTime ?? DateTime.MinValue, now, stalledAfter);
-        if (action == LivenessAction.Terminate && _terminateSentAt is { } sent && now - sent >= stalledAfter)
+        switch (_guard.Next(state?.OrchestrationStatus.ToString(), state?.LastUpdatedTime ?? DateTime.MinValue, DateTime.UtcNow))
         {
-            logger.LogError("Dispatcher on hub {Hub} has not checkpointed since {LastUpdated:O} and its terminate (sent {Sent:O}) was not processed: this worker processes no orchestrations; rebuilding it",
-                host.Options.TaskHubName, state!.LastUpdatedTime, sent);
-            _terminateSentAt = null;
-            await host.RecycleAsync().ConfigureAwait(false);
-            return;
-        }
-        if (action == LivenessAction.Terminate)
-        {
-            await starter.TerminateAsync(DispatcherOrchestrator.InstanceId, $"no checkpoint since {state!.LastUpdatedTime:O}; ended by the worker's watch, to be started again").ConfigureAwait(false);
-            _terminateSentAt ??= now;
-            logger.LogWarning("Dispatcher on hub {Hub} made no progress since {LastUpdated:O}; ended, to be started again", host.Options.TaskHubName, state.LastUpdatedTime);
-            return;
-        }
-        _terminateSentAt = null;
-        if (action == LivenessAction.Start
-            && await starter.StartReplacingAsync(nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(dispatcher.BaseInFlight, dispatcher), state?.OrchestrationStatus).ConfigureAwait(false))
-        {
-            if (state is null)
-            {
-                logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);
-            }
-            else
-            {
-                logger.LogWarning("Dispatcher on hub {Hub} was {Status}; started again", host.Options.TaskHubName, state.OrchestrationStatus);
-            }
+            case DispatcherStep.Recycle:
+                logger.LogError("Dispatcher on hub {Hub} has not checkpointed since {LastUpdated:O} and the terminate asked for was not processed: this worker processes no orchestrations; rebuilding it",
+                    host.Options.TaskHubName, state!.LastUpdatedTime);
+                await host.RecycleAsync().ConfigureAwait(false);
+                break;
+            case DispatcherStep.Terminate:
+                await starter.TerminateAsync(DispatcherOrchestrator.InstanceId, $"no checkpoint since {state!.LastUpdatedTime:O}; ended by the worker's watch, to be started again").ConfigureAwait(false);
+                logger.LogWarning("Dispatcher on hub {Hub} made no progress since {LastUpdated:O}; ended, to be started again", host.Options.TaskHubName, state.LastUpdatedTime);
+                break;
+            case DispatcherStep.Start
+                when await starter.StartReplacingAsync(nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(dispatcher.BaseInFlight, dispatcher), state?.OrchestrationStatus).ConfigureAwait(false):
+                if (state is null)
+                {
+                    logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);
+                }
+                else
+                {
+                    logger.LogWarning("Dispatcher on hub {Hub} was {Status}; started again", host.Options.TaskHubName, state.OrchestrationStatus);
+                }
+                break;
         }
     }
 }
