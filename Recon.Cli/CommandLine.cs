@@ -41,6 +41,31 @@ internal static class CommandLine
             Console.Error.WriteLine($"recon {args[0]}: {ex.Message}");
             return 2;
         }
+        catch (Exception ex) when (UnreachableServer(ex) is { } server)
+        {
+            // a server that is down is a setup problem, not a crash: say which one and what to do, without a stack trace
+            Console.Error.WriteLine($"recon {args[0]}: cannot reach {server}: {ex.GetBaseException().Message}. Start the local stack with ./recon up " +
+                "(./recon demo and ./recon bench spike|bucket do it themselves), or check the Recon__* settings (.recon/env).");
+            return 1;
+        }
+    }
+
+    /// <summary>Which server a failure says is unreachable (a refused or failed connection somewhere in its chain), or null.</summary>
+    internal static string? UnreachableServer(Exception ex)
+    {
+        var refused = false;
+        for (var e = (Exception?)ex; e is not null; e = e.InnerException)
+        {
+            refused |= e is System.Net.Sockets.SocketException;
+        }
+        return ex switch
+        {
+            StackExchange.Redis.RedisConnectionException => "Redis",
+            Npgsql.NpgsqlException when refused => "PostgreSQL or PgBouncer",
+            HttpRequestException when refused => "an HTTP service (the worker or the provider sandboxes)",
+            Azure.RequestFailedException when refused => "Azure Storage (Azurite)",
+            _ => null,
+        };
     }
 
     /// <summary>appsettings.json beside the binary (optional), then environment variables (<c>Recon__Database__ConnectionString</c>).</summary>

@@ -92,5 +92,5 @@ public static class SpikeBench
     private static string Required(IConfiguration configuration, string key)
         => configuration[key] is { Length: > 0 } value
             ? value
-            : throw new InvalidOperationException($"{key} is not set (env {key.Replace(":", "__", StringComparison.Ordinal)}): run ./recon up, which writes .recon/env.");
+            : throw new UsageException($"{key} is not set (env {key.Replace(":", "__", StringComparison.Ordinal)}): run ./recon up, which writes .recon/env.");
 }
