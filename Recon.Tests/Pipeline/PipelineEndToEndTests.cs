@@ -157,7 +157,7 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
                     select floor(extract(epoch from finished_at - '{restartedAt:O}'::timestamptz) / 10)::int b, count(*) n
                     from batches where finished_at is not null group by 1) t
                 """));
-            output.WriteLine("restarted worker on its sweeps:\n" + string.Join('\n', second.Tail(2_000).Split('\n').Where(l => l.Contains("started again", StringComparison.Ordinal) || l.Contains("ended, to be", StringComparison.Ordinal))));
+            output.WriteLine("restarted worker on its sweeps:\n" + string.Join('\n', second.Tail(2_000).Split('\n').Where(l => l.Contains("started again", StringComparison.Ordinal) || l.Contains("ended, to be", StringComparison.Ordinal) || l.Contains("rebuilding", StringComparison.Ordinal))));
             Assert.Equal(0, counts.Count(BatchStatuses.Failed));
             Assert.True(counts.Total > atKill.Total || atKill.Count(BatchStatuses.Done) < counts.Total, "work remained after the kill");
         }
