@@ -164,36 +164,7 @@ public static class SpikeArrivals
         return options;
     }
 
-    private static async Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await send(job, ct).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                // the deadline: reported as lost
-                return;
-            }
-            catch (Exception ex) when (IsQueueFailure(ex, ct))
-            {
-                if (attempt >= MaxSendAttempts)
-                {
-                    recorder.Failed(job);
-                    return;
-                }
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+    /// <summary>One job sent as a pack of one: the same retries and the same accounting of a send that gives up.</summary>
+    private static Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
+        => SendPackAsync([job], recorder, (pack, c) => send(pack[0], c), ct);
 }
