@@ -146,6 +146,11 @@ internal sealed class DurableHostService(DurableHost host, HubStarter starter, D
             {
                 try
                 {
+                    if (host.HeldMessages.TakeWedged() is { } held)
+                    {
+                        logger.LogError("Worker on hub {Hub} holds control messages it does not process ({Held}); rebuilding it", host.Options.TaskHubName, held);
+                        await host.RecycleAsync().ConfigureAwait(false);
+                    }
                     await EnsureDispatcherAsync().ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -263,6 +263,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         lock (_log)
         {
             _log.Add(line);
+            // RECON_WORKER_LOG_DIR keeps every line of every worker process, for a run that has to be studied afterwards
+            if (Environment.GetEnvironmentVariable("RECON_WORKER_LOG_DIR") is { Length: > 0 } dir)
+            {
+                File.AppendAllText(Path.Combine(dir, $"worker-{_process.Id}.log"), $"{DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
+            }
         }
     }
 

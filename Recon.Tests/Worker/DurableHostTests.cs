@@ -25,6 +25,8 @@ public sealed class DurableHostTests
 
             Assert.Equal(OrchestrationStatus.Completed, state.OrchestrationStatus);
             Assert.Equal("\"hello ada, hello ada, hello ada (after 1 failure)\"", state.Output);
+            // a healthy run holds no message across a visibility timeout
+            Assert.Null(host.HeldMessages.TakeWedged());
         }
         finally
         {
@@ -64,6 +66,37 @@ public sealed class DurableHostTests
         }
     }
 
+    [Fact]
+    public async Task MessageHeldAcrossRedeliveries_IsReportedByTheBackendAndSeenByTheWatch()
+    {
+        var registry = new DurableRegistry().AddOrchestrator<SlowEpisodeOrchestrator>();
+        // a 1 s control-queue visibility timeout and a 4 s episode: the event being processed comes back while held
+        var options = new DurableHostOptions { TaskHubName = TestHubs.NewName(), StorageConnectionString = TestStack.Storage, ControlVisibilityTimeout = TimeSpan.FromSeconds(1) };
+        await using var host = new DurableHost(options, registry, new ServiceCollection().BuildServiceProvider(), NullLoggerFactory.Instance);
+        try
+        {
+            await host.StartAsync();
+            var instance = await host.Client.CreateOrchestrationInstanceAsync(nameof(SlowEpisodeOrchestrator), "", "slow-1", "x");
+            await WaitForRunningAsync(host, instance.InstanceId);
+            await host.Client.RaiseEventAsync(instance, "go", "y");
+            var state = await TestHubs.WaitForCompletionAsync(host.Client, instance.InstanceId, TimeSpan.FromMinutes(2));
+            Assert.Equal(OrchestrationStatus.Completed, state.OrchestrationStatus);
+
+            var held = host.HeldMessages.TakeWedged();
+            Assert.NotNull(held);
+            Assert.Equal("slow-1", held.InstanceId);
+            Assert.Equal("EventRaised", held.EventType);
+            Assert.True(held.Redeliveries >= 2 && held.DequeueCount >= 3, held.ToString());
+            // taken once: one wedge, one rebuild
+            Assert.Null(host.HeldMessages.TakeWedged());
+        }
+        finally
+        {
+            await host.StopAsync();
+            await host.DeleteHubAsync();
+        }
+    }
+
     private static async Task WaitForRunningAsync(DurableHost host, string instanceId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
@@ -78,6 +111,20 @@ public sealed class DurableHostTests
     public sealed class WaitOrchestrator : TaskOrchestrator<string, string>
     {
         public override Task<string> RunAsync(TaskOrchestrationContext context, string input) => context.WaitForExternalEvent<string>("go");
+    }
+
+    /// <summary>Waits for "go", then blocks its episode for 4 s (test only: an orchestrator must never block).</summary>
+    public sealed class SlowEpisodeOrchestrator : TaskOrchestrator<string, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, string input)
+        {
+            var go = await context.WaitForExternalEvent<string>("go");
+            if (!context.IsReplaying)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(4));
+            }
+            return go;
+        }
     }
 
     public sealed record GreetInput(string Name, int Times);

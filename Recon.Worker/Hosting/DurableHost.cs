@@ -41,6 +41,9 @@ public sealed class DurableHost : IAsyncDisposable
     /// <summary>How often the worker was rebuilt because it had stopped processing (<see cref="RecycleAsync"/>).</summary>
     public int Recycles { get; private set; }
 
+    /// <summary>Watches the backend for control messages held in memory and never processed (a wedged worker).</summary>
+    public HeldMessageWatch HeldMessages { get; } = new();
+
     private (AzureStorageOrchestrationService, TaskHubWorker, TaskHubClient) Build()
     {
         var settings = new AzureStorageOrchestrationServiceSettings
@@ -54,7 +57,7 @@ public sealed class DurableHost : IAsyncDisposable
             PartitionCount = Options.PartitionCount,
             MaxQueuePollingInterval = Options.MaxQueuePollingInterval,
             PartitionTableOperationTimeout = Options.PartitionTableOperationTimeout,
-            LoggerFactory = _loggerFactory,
+            LoggerFactory = new WatchingLoggerFactory(_loggerFactory, HeldMessages),
         };
         var service = new AzureStorageOrchestrationService(settings);
         var workerOptions = new DurableTaskWorkerOptions();
@@ -129,6 +132,7 @@ public sealed class DurableHost : IAsyncDisposable
                 }
             }
             (_service, _worker, Client) = Build();
+            HeldMessages.Reset();
             await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
             await _worker.StartAsync().ConfigureAwait(false);
             _started = true;
