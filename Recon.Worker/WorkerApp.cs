@@ -151,6 +151,12 @@ internal sealed class DurableHostService(DurableHost host, HubStarter starter, D
                         logger.LogError("Worker on hub {Hub} holds control messages it does not process ({Held}); rebuilding it", host.Options.TaskHubName, held);
                         await host.RecycleAsync().ConfigureAwait(false);
                     }
+                    else if (!host.IsRunning)
+                    {
+                        // a rebuild that failed half way (storage unreachable) left no worker: try again
+                        logger.LogWarning("Worker on hub {Hub} is not running after a failed rebuild; rebuilding it again", host.Options.TaskHubName);
+                        await host.RecycleAsync().ConfigureAwait(false);
+                    }
                     await EnsureDispatcherAsync().ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -21,6 +21,9 @@ public sealed class DurableHost : IAsyncDisposable
     private TaskHubWorker _worker;
     private bool _started;
 
+    /// <summary>How long a rebuild waits for the old worker to stop.</summary>
+    private static readonly TimeSpan StopLimit = TimeSpan.FromMinutes(1);
+
     public DurableHost(DurableHostOptions options, DurableRegistry registry, IServiceProvider services, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -40,6 +43,10 @@ public sealed class DurableHost : IAsyncDisposable
 
     /// <summary>How often the worker was rebuilt because it had stopped processing (<see cref="RecycleAsync"/>).</summary>
     public int Recycles { get; private set; }
+
+    /// <summary>False before <see cref="StartAsync"/>, after <see cref="StopAsync"/>, and after a rebuild that failed
+    /// half way (storage unreachable): the next rebuild starts it again.</summary>
+    public bool IsRunning => _started;
 
     /// <summary>Watches the backend for control messages held in memory and never processed (a wedged worker).</summary>
     public HeldMessageWatch HeldMessages { get; } = new();
@@ -124,7 +131,12 @@ public sealed class DurableHost : IAsyncDisposable
                 _started = false;
                 try
                 {
-                    await _worker.StopAsync(isForced: true).ConfigureAwait(false);
+                    // a wedged worker may not even stop: it is abandoned after a minute (its lease runs out by itself)
+                    await _worker.StopAsync(isForced: true).WaitAsync(StopLimit).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    _loggerFactory.CreateLogger<DurableHost>().LogWarning("The old worker on hub {Hub} did not stop within {Limit}; starting the new one beside it", Options.TaskHubName, StopLimit);
                 }
                 finally
                 {
