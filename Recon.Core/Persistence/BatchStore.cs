@@ -121,7 +121,8 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
             BatchStatuses.Late => "update batches set status = 'late', late = true where batch_id = $1 and status in ('queued', 'running')",
             BatchStatuses.Done or BatchStatuses.Failed => """
                 update batches set status = $3, finished_at = coalesce(finished_at, $2), last_error = coalesce($4, last_error),
-                    token_waits = $5, throttled = $6, transactions = $7, summary = $8
+                    token_waits = greatest(token_waits, $5), throttled = greatest(throttled, $6),
+                    transactions = coalesce($7, transactions), summary = coalesce($8, summary)
                 where batch_id = $1 and status not in ('done', 'failed')
                 """,
             _ => throw new ArgumentException($"'{update.Status}' is not a status an orchestration records (late, done, failed).", nameof(update)),

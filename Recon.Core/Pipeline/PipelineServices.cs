@@ -49,7 +49,7 @@ public static class PipelineServices
         services.AddSingleton(sp => new DatabaseBulkhead(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), database));
         services.AddSingleton<BatchStore>();
 
-        services.AddSingleton(_ => new QueueServiceClient(string.IsNullOrEmpty(storage)
+        services.AddSingleton(_ => QueueClients.Create(string.IsNullOrEmpty(storage)
             ? throw new InvalidOperationException("Recon:Storage:ConnectionString is empty; set it (env Recon__Storage__ConnectionString) to the storage account (Azurite locally).")
             : storage));
         services.AddSingleton(sp => new PriorityQueueClient(sp.GetRequiredService<QueueServiceClient>(), queues));

@@ -47,7 +47,7 @@ public static class ThrottleServiceCollectionExtensions
         configuration.GetSection(PriorityQueueOptions.SectionName).Bind(queues);
         services.AddSingleton(new PriorityPolicy(priority));
         services.AddSingleton(queues);
-        services.TryAddSingleton(_ => new QueueServiceClient(configuration[StorageConnectionStringKey] is { Length: > 0 } storage
+        services.TryAddSingleton(_ => QueueClients.Create(configuration[StorageConnectionStringKey] is { Length: > 0 } storage
             ? storage
             : throw new InvalidOperationException($"{StorageConnectionStringKey} is empty; set it (env Recon__Storage__ConnectionString), e.g. UseDevelopmentStorage=true.")));
         services.AddSingleton(sp => new PriorityQueueClient(sp.GetRequiredService<QueueServiceClient>(), queues));

@@ -125,8 +125,14 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         Assert.Equal(4, starter.Looked.Count);
         Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
 
-        // restarted as often as allowed and still without a live orchestration: no further start, marked failed with why
+        // restarted as often as allowed and still without a live orchestration: no further start, marked failed with why,
+        // and what its executions counted stays
         await AgeAsync(dataSource, stranded.BatchId, "watched_at");
+        await using (var counted = dataSource.CreateCommand("update batches set token_waits = 3, throttled = 1 where batch_id = $1"))
+        {
+            counted.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
+            await counted.ExecuteNonQueryAsync();
+        }
         starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Terminated", Done: true));
         Assert.Equal(0, (await activity.RunAsync(context, request with { MaxRevivals = 4 })).Requeued);
         Assert.Equal((stranded.BatchId, false), starter.Looked[^1]);
@@ -134,6 +140,9 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         await using var error = dataSource.CreateCommand("select last_error from batches where batch_id = $1");
         error.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
         Assert.Equal("no live orchestration (Terminated) after 4 restarts; not restarted again", (string)(await error.ExecuteScalarAsync())!);
+        await using var counters = dataSource.CreateCommand("select format('%s/%s', token_waits, throttled) from batches where batch_id = $1");
+        counters.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
+        Assert.Equal("3/1", (string)(await counters.ExecuteScalarAsync())!);
     }
 
     private static async Task AgeAsync(NpgsqlDataSource dataSource, string batchId, params string[] columns)

@@ -1,3 +1,6 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.DurableTask.Worker;
@@ -56,7 +59,7 @@ public sealed class DurableHost : IAsyncDisposable
         var settings = new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = Options.TaskHubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(Options.StorageConnectionString),
+            StorageAccountClientProvider = StorageClients(Options.StorageConnectionString, Options.StorageNetworkTimeout),
             WorkItemQueueVisibilityTimeout = Options.WorkItemVisibilityTimeout,
             ControlQueueVisibilityTimeout = Options.ControlVisibilityTimeout,
             MaxConcurrentTaskActivityWorkItems = Options.MaxConcurrentActivities,
@@ -78,6 +81,21 @@ public sealed class DurableHost : IAsyncDisposable
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
         return (service, worker, new TaskHubClient(service, new SystemTextJsonDataConverter(workerOptions.DataConverter), _loggerFactory));
+    }
+
+    /// <summary>The backend's blob, queue and table clients, each request bounded by <paramref name="networkTimeout"/>.</summary>
+    public static StorageAccountClientProvider StorageClients(string connectionString, TimeSpan networkTimeout)
+    {
+        var blob = new BlobClientOptions();
+        var queue = new QueueClientOptions();
+        var table = new TableClientOptions();
+        blob.Retry.NetworkTimeout = networkTimeout;
+        queue.Retry.NetworkTimeout = networkTimeout;
+        table.Retry.NetworkTimeout = networkTimeout;
+        return new StorageAccountClientProvider(
+            StorageServiceClientProvider.ForBlob(connectionString, blob),
+            StorageServiceClientProvider.ForQueue(connectionString, queue),
+            StorageServiceClientProvider.ForTable(connectionString, table));
     }
 
     /// <summary>Creates the hub's queues and tables if needed and starts processing.</summary>

@@ -46,6 +46,15 @@ public sealed class DurableHostOptions
     /// </summary>
     public TimeSpan PartitionTableOperationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long one storage request of the Durable backend may wait for its answer before it is abandoned and retried (the
+    /// Azure SDK's default is 100 s). Measured here: under a full test run, Azurite now and then never answers a request;
+    /// the backend lets 50 requests be in flight at once, and when they were all such requests the worker stalled for
+    /// 100 s at a time — partition renewals timed out, no orchestration checkpointed — until the SDK gave up on them.
+    /// A healthy request takes milliseconds (seconds under load), so 10 s frees the slot soon and the retry goes through.
+    /// </summary>
+    public TimeSpan StorageNetworkTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often the worker checks that the one dispatcher is alive and starts it again if it ended (failed,
     /// terminated, or was never started); 0 turns the check off after the first start.</summary>
     public TimeSpan DispatcherWatchInterval { get; set; } = TimeSpan.FromSeconds(30);

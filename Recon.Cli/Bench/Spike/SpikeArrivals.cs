@@ -154,15 +154,9 @@ public static class SpikeArrivals
     public static bool IsQueueFailure(Exception ex, CancellationToken ct)
         => ex is RequestFailedException or HttpRequestException or AggregateException || (ex is OperationCanceledException && !ct.IsCancellationRequested);
 
-    /// <summary>The bench's queue clients: a network timeout of 10 s (the SDK's 100 s would let one stuck call outlive
-    /// a phase of the run), three retries.</summary>
-    public static Azure.Storage.Queues.QueueClientOptions QueueOptions()
-    {
-        var options = new Azure.Storage.Queues.QueueClientOptions();
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
-        options.Retry.MaxRetries = 3;
-        return options;
-    }
+    /// <summary>The bench's queue clients: the pipeline's own (a network timeout of 10 s: the SDK's 100 s would let one
+    /// stuck call outlive a phase of the run; three retries).</summary>
+    public static Azure.Storage.Queues.QueueClientOptions QueueOptions() => Recon.Core.Queues.QueueClients.Options();
 
     /// <summary>One job sent as a pack of one: the same retries and the same accounting of a send that gives up.</summary>
     private static Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
