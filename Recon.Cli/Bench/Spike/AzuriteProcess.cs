@@ -6,9 +6,11 @@ using System.Net.Sockets;
 namespace Recon.Cli.Bench.Spike;
 
 /// <summary>
-/// A fresh, in-memory Azurite of the bench's own on free loopback ports, so one mode's queue traffic (the naive mode's
-/// storm of immediate redeliveries) cannot slow the next mode down: Azurite is a single Node process and stays busy
-/// with a backlog of requests long after their callers gave up. Disposing kills the whole process tree.
+/// A fresh Azurite of the bench's own on free loopback ports, so one mode's queue traffic (the naive mode's storm of
+/// immediate redeliveries) cannot slow the next mode down: Azurite is a single Node process and stays busy with a
+/// backlog of requests long after their callers gave up. Its data lives in a temporary folder, not in memory: the
+/// in-memory store's queue GC blocks the whole process for seconds a minute once thousands of messages have passed
+/// (see README, "Azurite on disk"). Disposing kills the whole process tree and deletes the folder.
 /// </summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
@@ -92,7 +94,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             };
             foreach (var arg in new[]
                      {
-                         "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--inMemoryPersistence",
+                         "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", workDir,
                          "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
                          "--blobPort", Port(port), "--queuePort", Port(port + 1), "--tablePort", Port(port + 2),
                      })
