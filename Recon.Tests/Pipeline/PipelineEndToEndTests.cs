@@ -229,6 +229,15 @@ public sealed class PipelineEndToEndTests(ITestOutputHelper output)
             Assert.Equal(expected.OrderBy(e => e.Key, StringComparer.Ordinal), live.OrderBy(e => e.Key, StringComparer.Ordinal));
             Assert.Equal(-432_109, live[modified["transaction_id"]!.GetValue<string>()]);
             Assert.Equal(-1_234, live["mut_added_1"]);
+            // and the verdicts are those of the data as it is now: the changed and the added transaction were decided by the
+            // restarted chain (generation 1), which read them with their new amounts
+            foreach (var id in new[] { modified["transaction_id"]!.GetValue<string>(), "mut_added_1" })
+            {
+                Assert.Equal("1", await ScalarTextAsync(stack, $"""
+                    select coalesce(b.request->>'generation', '0') from reconciliation_results r join batches b on b.batch_id = r.batch_id
+                    where r.provider = 'plaid' and r.provider_tx_id = '{id}'
+                    """));
+            }
             await AssertStructureAsync(stack);
         }
         finally
