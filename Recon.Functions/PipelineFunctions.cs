@@ -99,20 +99,15 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(context);
-        var instance = await client.GetInstanceAsync(DispatcherOrchestrator.InstanceId).ConfigureAwait(false);
         var settings = context.InstanceServices.GetRequiredService<DispatcherSettings>();
-        var action = OrchestrationLiveness.Decide(instance?.RuntimeStatus.ToString(), instance?.LastUpdatedAt.UtcDateTime ?? DateTime.MinValue, DateTime.UtcNow,
-            TimeSpan.FromSeconds(Math.Max(1, settings.StalledAfterSeconds)));
+        var (action, status) = await DurableClientStarter.EnsureDispatcherAsync(client, settings, DateTime.UtcNow).ConfigureAwait(false);
         if (action == LivenessAction.Terminate)
         {
-            // stuck: end it now, start it at the next tick
-            await client.TerminateInstanceAsync(DispatcherOrchestrator.InstanceId, "no checkpoint for too long; ended by EnsureDispatcher, to be started again").ConfigureAwait(false);
-            logger.LogWarning("Dispatcher made no progress since {LastUpdated:O}; ended, to be started again", instance!.LastUpdatedAt);
+            logger.LogWarning("Dispatcher made no progress for {Seconds} s; ended, to be started again", settings.StalledAfterSeconds);
         }
         else if (action == LivenessAction.Start)
         {
-            await StartReplacingAsync(client, nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(settings.BaseInFlight, settings), instance, CancellationToken.None).ConfigureAwait(false);
-            logger.LogWarning("Dispatcher was {Status}; started", instance?.RuntimeStatus.ToString() ?? "absent");
+            logger.LogWarning("Dispatcher was {Status}; started", status ?? "absent");
         }
     }
 
@@ -138,7 +133,7 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
 
     [Function(nameof(DispatchBatchesActivity))]
     public static Task<DispatchResult> DispatchBatches([ActivityTrigger] DispatchRequest input, [DurableClient] DurableTaskClient client, FunctionContext context)
-        => Run<DispatchBatchesActivity, DispatchRequest, DispatchResult>(context, input, new ClientBatchStarter(client));
+        => Run<DispatchBatchesActivity, DispatchRequest, DispatchResult>(context, input, new DurableClientStarter(client));
 
     [Function(nameof(BeginBatchActivity))]
     public static Task<BeginBatchResult> BeginBatch([ActivityTrigger] BeginBatch input, FunctionContext context)
@@ -182,50 +177,5 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
         public override TaskName Name => name;
 
         public override string InstanceId => instanceId;
-    }
-
-    /// <summary>Starts a ReconcileBatch through the Durable client; an existing instance id means a duplicate.</summary>
-    private sealed class ClientBatchStarter(DurableTaskClient client) : IBatchStarter
-    {
-        public async Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken)
-        {
-            if (await client.GetInstanceAsync(batch.BatchId, cancellationToken).ConfigureAwait(false) is not null)
-            {
-                return false;
-            }
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(ReconcileBatchOrchestrator), batch, new StartOrchestrationOptions(batch.BatchId), cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-
-        public async Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
-        {
-            var instance = await client.GetInstanceAsync(batch.BatchId, cancellationToken).ConfigureAwait(false);
-            var status = instance?.RuntimeStatus.ToString();
-            var action = OrchestrationLiveness.Decide(status, instance?.LastUpdatedAt.UtcDateTime ?? DateTime.MinValue, DateTime.UtcNow, stalledAfter);
-            if (action == LivenessAction.Terminate)
-            {
-                await client.TerminateInstanceAsync(batch.BatchId, "no checkpoint for too long; ended by the dispatcher's watch, to be started again", cancellationToken).ConfigureAwait(false);
-                return new Revival(action, status, Done: true);
-            }
-            if (action != LivenessAction.Start || !mayStart)
-            {
-                return new Revival(action, status, Done: false);
-            }
-            await StartReplacingAsync(client, nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, instance, cancellationToken).ConfigureAwait(false);
-            return new Revival(action, status, Done: true);
-        }
-    }
-
-    /// <summary>Starts a new execution under <paramref name="instanceId"/> in place of <paramref name="found"/> (ended, or
-    /// pending with its start message lost: a pending instance is ended and purged first, because the Durable client
-    /// replaces only instances that are not running).</summary>
-    private static async Task StartReplacingAsync(DurableTaskClient client, string orchestrator, string instanceId, object input, OrchestrationMetadata? found, CancellationToken cancellationToken)
-    {
-        if (found is { RuntimeStatus: OrchestrationRuntimeStatus.Pending })
-        {
-            await client.TerminateInstanceAsync(instanceId, "start message lost; started again", cancellationToken).ConfigureAwait(false);
-            await client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken).ConfigureAwait(false);
-        }
-        await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input, new StartOrchestrationOptions(instanceId), cancellationToken).ConfigureAwait(false);
     }
 }
