@@ -39,7 +39,8 @@ public sealed class DurableHostOptions
 
     /// <summary>
     /// How long one read-and-write of the partition table may take before it is abandoned and tried again (DTFx's
-    /// default is 2 s). 10 s: Azurite's table store under a full test run or a spike answers in seconds, and with 2 s
+    /// default is 2 s). 10 s: Azurite under a full test run answered in seconds at times (and, on its in-memory store, not at
+    /// all for tens of seconds while its queue GC ran: README "Azurite on disk"), and with 2 s
     /// every renewal timed out until the worker lost its own partition — after which it dropped every redelivered
     /// control message as a duplicate and processed nothing. Still well inside the 30 s partition lease, so a hung
     /// call is retried before the lease runs out.
@@ -48,10 +49,11 @@ public sealed class DurableHostOptions
 
     /// <summary>
     /// How long one storage request of the Durable backend may wait for its answer before it is abandoned and retried (the
-    /// Azure SDK's default is 100 s). Measured here: under a full test run, Azurite now and then never answers a request;
-    /// the backend lets 50 requests be in flight at once, and when they were all such requests the worker stalled for
-    /// 100 s at a time — partition renewals timed out, no orchestration checkpointed — until the SDK gave up on them.
-    /// A healthy request takes milliseconds (seconds under load), so 10 s frees the slot soon and the retry goes through.
+    /// Azure SDK's default is 100 s). Measured here: under a full test run, Azurite on its in-memory store stopped
+    /// answering for 11–87 s at a time (README "Azurite on disk"), and the worker stalled for 85–100 s at a time —
+    /// partition renewals timed out, no orchestration checkpointed. A request caught in such a stop waits out the whole
+    /// network timeout before it is retried, holding one of the backend's 50 in-flight places; a healthy request takes
+    /// milliseconds (seconds under load), so 10 s lets the retry go out soon after the service answers again.
     /// </summary>
     public TimeSpan StorageNetworkTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
