@@ -1,114 +1,68 @@
-using System.Net;
-using System.Text.Json;
+using Azure.Storage.Queues.Models;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Recon.Core.Hosting;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
 
 namespace Recon.Functions;
 
-/// <summary>Thin triggers: each one validates what it must and makes one call into Recon.Core.</summary>
-public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
+/// <summary>Thin triggers: each one makes one call into Recon.Core (the intake, the starter, an orchestrator or an activity),
+/// the same calls Recon.Worker makes.</summary>
+public sealed class PipelineFunctions(ReconIntake intake, PoisonQueueProbe poison, DispatcherSettings dispatcher, ILogger<PipelineFunctions> logger)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     [Function("StartReconciliation")]
-    public async Task<HttpResponseData> StartAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "reconciliations")] HttpRequestData request,
+    public async Task<IActionResult> StartAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "reconciliations")] HttpRequest request,
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(client);
-        ReconciliationRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<ReconciliationRequest>(request.Body, Json).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            return await BadRequestAsync(request, [$"body: not a reconciliation request ({ex.Message})"]).ConfigureAwait(false);
-        }
-        var errors = ReconciliationRequests.Validate(body);
-        if (errors.Count > 0)
-        {
-            return await BadRequestAsync(request, errors).ConfigureAwait(false);
-        }
-        var runId = ReconciliationRequests.RunIdOf(body!);
-        if (await client.GetInstanceAsync(runId).ConfigureAwait(false) is null)
-        {
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(IngestOrchestrator), body! with { RunId = runId }, new StartOrchestrationOptions(runId)).ConfigureAwait(false);
-        }
-        return await client.CreateCheckStatusResponseAsync(request, runId).ConfigureAwait(false);
+        return new HostReplyResult(await intake.StartAsync(new DurableClientControl(client), request.Body,
+            $"{request.Scheme}://{request.Host}{request.PathBase}/api/reconciliations", request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
 
     [Function("GetReconciliation")]
-    public async Task<HttpResponseData> StatusAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "reconciliations/{runId}")] HttpRequestData request,
+    public async Task<IActionResult> StatusAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "reconciliations/{runId}")] HttpRequest request,
         string runId,
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(runId, getInputsAndOutputs: true).ConfigureAwait(false);
-        var response = request.CreateResponse(instance is null ? HttpStatusCode.NotFound : HttpStatusCode.OK);
-        await response.WriteAsJsonAsync(instance is null
-            ? new { error = $"no run '{runId}'" }
-            : (object)new { id = runId, runtimeStatus = instance.RuntimeStatus.ToString(), output = instance.SerializedOutput }).ConfigureAwait(false);
-        return response;
+        return new HostReplyResult(await intake.StatusAsync(new DurableClientControl(client), runId, request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
 
-    /// <summary>A message that cannot be read throws: after maxDequeueCount (host.json) the host moves it to
-    /// recon-ingest-poison, and the reason is in the log of every attempt.</summary>
+    /// <summary>Core's intake starts the run, or poisons the message with its reason at once when it cannot be read or is
+    /// invalid (as Recon.Worker does); a start that failed throws, so the message comes back (host.json maxDequeueCount).</summary>
     [Function("IngestFromQueue")]
-    public async Task IngestFromQueueAsync([QueueTrigger(QueueNames.Ingest)] string message, [DurableClient] DurableTaskClient client)
+    public Task IngestFromQueueAsync([QueueTrigger(QueueNames.Ingest)] QueueMessage message, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        ReconciliationRequest? body;
-        try
-        {
-            body = JsonSerializer.Deserialize<ReconciliationRequest>(message, Json);
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"recon-ingest message is not a reconciliation request: {ex.Message}", ex);
-        }
-        var errors = ReconciliationRequests.Validate(body);
-        if (errors.Count > 0)
-        {
-            throw new InvalidDataException($"recon-ingest message is invalid: {string.Join("; ", errors)}");
-        }
-        var runId = ReconciliationRequests.RunIdOf(body!);
-        if (await client.GetInstanceAsync(runId).ConfigureAwait(false) is null)
-        {
-            await client.ScheduleNewOrchestrationInstanceAsync(nameof(IngestOrchestrator), body! with { RunId = runId }, new StartOrchestrationOptions(runId)).ConfigureAwait(false);
-        }
-        logger.LogInformation("recon-ingest: run {RunId}", runId);
+        ArgumentNullException.ThrowIfNull(message);
+        return intake.FromQueueAsync(new DurableClientControl(client), new IngestMessage(message.MessageId, message.Body.ToString(), message.DequeueCount), cancellationToken);
     }
 
-    /// <summary>Every minute (and when the app starts): the one dispatcher is alive, or it is started again. Without it
-    /// nothing moves from recon-high and recon-low into orchestrations.</summary>
+    /// <summary>Every minute (and when the app starts): the one dispatcher is alive, or it is started again, and the poison
+    /// queues' depths are published for the alert. Without the dispatcher nothing moves from recon-high and recon-low.</summary>
     [Function("EnsureDispatcher")]
     public async Task EnsureDispatcherAsync(
         [TimerTrigger("0 */1 * * * *", RunOnStartup = true)] TimerInfo timer,
         [DurableClient] DurableTaskClient client,
-        FunctionContext context)
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(context);
-        var settings = context.InstanceServices.GetRequiredService<DispatcherSettings>();
-        var (action, status) = await DurableClientStarter.EnsureDispatcherAsync(client, settings, DateTime.UtcNow).ConfigureAwait(false);
+        var (action, status) = await new DurableClientStarter(client).EnsureDispatcherAsync(dispatcher, DateTime.UtcNow, cancellationToken).ConfigureAwait(false);
         if (action == LivenessAction.Terminate)
         {
-            logger.LogWarning("Dispatcher made no progress for {Seconds} s; ended, to be started again", settings.StalledAfterSeconds);
+            logger.LogWarning("Dispatcher made no progress for {Seconds} s; ended, to be started again", dispatcher.StalledAfterSeconds);
         }
         else if (action == LivenessAction.Start)
         {
             logger.LogWarning("Dispatcher was {Status}; started", status ?? "absent");
         }
+        await poison.SampleAsync(cancellationToken).ConfigureAwait(false);
     }
 
     [Function(nameof(IngestOrchestrator))]
@@ -162,14 +116,6 @@ public sealed class PipelineFunctions(ILogger<PipelineFunctions> logger)
         ArgumentNullException.ThrowIfNull(context);
         var activity = ActivatorUtilities.CreateInstance<TActivity>(context.InstanceServices, extra);
         return activity.RunAsync(new InvocationActivityContext(typeof(TActivity).Name, context.InvocationId), input);
-    }
-
-    private static async Task<HttpResponseData> BadRequestAsync(HttpRequestData request, IReadOnlyList<string> errors)
-    {
-        var response = request.CreateResponse();
-        await response.WriteAsJsonAsync(new { errors }).ConfigureAwait(false);
-        response.StatusCode = HttpStatusCode.BadRequest;
-        return response;
     }
 
     private sealed class InvocationActivityContext(string name, string instanceId) : TaskActivityContext

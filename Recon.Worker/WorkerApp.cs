@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Recon.Core.Hosting;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
@@ -53,65 +53,45 @@ public static class WorkerApp
         {
             hub.StorageConnectionString = storage;
         }
-        var queues = configuration.GetSection(QueueSettings.SectionName).Get<QueueSettings>() ?? new QueueSettings();
-        services.AddSingleton(hub).AddSingleton(queues);
+        services.AddSingleton(hub);
         services.AddSingleton(PipelineRegistry.Create());
         services.AddSingleton(sp => new DurableHost(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<HubControl>();
         services.AddSingleton<HubStarter>();
         services.AddSingleton<IBatchStarter>(sp => sp.GetRequiredService<HubStarter>());
-        services.AddSingleton<IngestStarter>();
         services.AddHostedService<DurableHostService>();
         services.AddHostedService<IngestQueueListener>();
     }
 
+    /// <summary>The same HTTP surface as Recon.Functions, answered by Core's <see cref="ReconIntake"/>.</summary>
     private static void MapEndpoints(WebApplication app)
     {
-        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", service = "recon-worker" }));
-        app.MapPost("/api/reconciliations", async (HttpRequest http, IngestStarter starter) =>
+        app.MapPost("/api/reconciliations", async (HttpRequest http, ReconIntake intake, HubControl control, CancellationToken ct) =>
+            Write(await intake.StartAsync(control, http.Body, $"{http.Scheme}://{http.Host}/api/reconciliations", ct).ConfigureAwait(false)));
+        app.MapGet("/api/reconciliations/{runId}", async (string runId, ReconIntake intake, HubControl control, CancellationToken ct) =>
+            Write(await intake.StatusAsync(control, runId, ct).ConfigureAwait(false)));
+    }
+
+    private static IResult Write(HostReply reply)
+        => reply.Location is null
+            ? Results.Json(reply.Body, HostReply.JsonOptions, statusCode: (int)reply.StatusCode)
+            : new LocatedJson(reply);
+
+    /// <summary>A JSON reply with a Location header (<c>Results.Accepted</c> would not take the body's exact shape and code together with a computed status).</summary>
+    private sealed class LocatedJson(HostReply reply) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
         {
-            ReconciliationRequest? request;
-            try
-            {
-                request = await JsonSerializer.DeserializeAsync<ReconciliationRequest>(http.Body, json).ConfigureAwait(false);
-            }
-            catch (JsonException ex)
-            {
-                return Results.BadRequest(new { errors = new[] { $"body: not a reconciliation request ({ex.Message})" } });
-            }
-            var (runId, started, errors) = await starter.StartAsync(request).ConfigureAwait(false);
-            if (errors.Count > 0)
-            {
-                return Results.BadRequest(new { errors });
-            }
-            var baseUri = $"{http.Scheme}://{http.Host}/api/reconciliations/{runId}";
-            // the shape of the Durable Functions check-status response
-            return Results.Accepted(baseUri, new { id = runId, started, statusQueryGetUri = baseUri });
-        });
-        app.MapGet("/api/reconciliations/{runId}", async (string runId, DurableHost host, BatchStore batches) =>
-        {
-            var state = await host.Client.GetOrchestrationStateAsync(runId).ConfigureAwait(false);
-            if (state is null)
-            {
-                return Results.NotFound(new { error = $"no run '{runId}'" });
-            }
-            var rows = await batches.ListAsync(runId).ConfigureAwait(false);
-            return Results.Ok(new
-            {
-                id = runId,
-                runtimeStatus = state.OrchestrationStatus.ToString(),
-                output = state.Output is null ? (JsonElement?)null : JsonDocument.Parse(state.Output).RootElement,
-                batches = rows.GroupBy(b => b.Status).ToDictionary(g => g.Key, g => g.Count()),
-                late = rows.Count(b => b.Late),
-                total = rows.Count,
-            });
-        });
+            httpContext.Response.Headers.Location = reply.Location;
+            return Results.Json(reply.Body, HostReply.JsonOptions, statusCode: (int)reply.StatusCode).ExecuteAsync(httpContext);
+        }
     }
 }
 
 /// <summary>Starts the hub, makes sure the one dispatcher is running (at start and then every
 /// <see cref="DurableHostOptions.DispatcherWatchInterval"/>), and stops the hub cleanly on shutdown.</summary>
-internal sealed class DurableHostService(DurableHost host, HubStarter starter, DispatcherSettings dispatcher, PriorityQueueClient queue, ILogger<DurableHostService> logger) : IHostedService
+internal sealed class DurableHostService(DurableHost host, HubStarter starter, DispatcherSettings dispatcher, PriorityQueueClient queue, PoisonQueueProbe poison, ILogger<DurableHostService> logger) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _watch;
@@ -158,6 +138,7 @@ internal sealed class DurableHostService(DurableHost host, HubStarter starter, D
                         await host.RecycleAsync().ConfigureAwait(false);
                     }
                     await EnsureDispatcherAsync().ConfigureAwait(false);
+                    await poison.SampleAsync(stopping).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -194,7 +175,8 @@ internal sealed class DurableHostService(DurableHost host, HubStarter starter, D
                 logger.LogWarning("Dispatcher on hub {Hub} made no progress since {LastUpdated:O}; ended, to be started again", host.Options.TaskHubName, state.LastUpdatedTime);
                 break;
             case DispatcherStep.Start
-                when await starter.StartReplacingAsync(nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, new DispatcherState(dispatcher.BaseInFlight, dispatcher), state?.OrchestrationStatus).ConfigureAwait(false):
+                when await starter.StartReplacingAsync(nameof(DispatcherOrchestrator), DispatcherOrchestrator.InstanceId, OrchestrationStarter.DispatcherInput(dispatcher),
+                    state is null ? null : new OrchestrationView(DispatcherOrchestrator.InstanceId, state.OrchestrationStatus.ToString(), state.LastUpdatedTime)).ConfigureAwait(false):
                 if (state is null)
                 {
                     logger.LogInformation("Dispatcher started on hub {Hub}", host.Options.TaskHubName);

@@ -22,6 +22,10 @@ public sealed class DatabaseOptions
     /// <summary>How long a caller waits for a bulkhead slot before failing with a clear error.</summary>
     public TimeSpan BulkheadWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Apply the schema migrations when a host starts (<c>SchemaMigrationOnStart</c>): true, so a deployment
+    /// brings its schema with it; false leaves them to <c>recon migrate</c>.</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
     /// <summary>Per-command timeout; batches must finish inside a 30 s window, so a command may use a third of it.</summary>
     public int CommandTimeoutSeconds { get; set; } = 10;
 }

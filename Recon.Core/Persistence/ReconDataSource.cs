@@ -1,3 +1,4 @@
+using Azure.Core;
 using Npgsql;
 
 namespace Recon.Core.Persistence;
@@ -38,6 +39,22 @@ public static class ReconDataSource
         return builder;
     }
 
-    public static NpgsqlDataSource Create(DatabaseOptions options)
-        => new NpgsqlDataSourceBuilder(BuildConnectionString(options).ConnectionString).Build();
+    /// <summary>Token lifetime is about an hour: a new one every 50 minutes, retried after 10 s when a request fails.</summary>
+    public static readonly TimeSpan TokenRefreshInterval = TimeSpan.FromMinutes(50);
+
+    /// <summary>The data source; with <paramref name="credential"/> (Azure: the app's managed identity) and no password in
+    /// the connection string, each new physical connection authenticates with an Entra ID token as its password.
+    /// No network call here: the first connection makes one.</summary>
+    public static NpgsqlDataSource Create(DatabaseOptions options, TokenCredential? credential = null)
+    {
+        var connectionString = BuildConnectionString(options);
+        var builder = new NpgsqlDataSourceBuilder(connectionString.ConnectionString);
+        if (credential is not null && string.IsNullOrEmpty(connectionString.Password))
+        {
+            builder.UsePeriodicPasswordProvider(
+                async (_, ct) => (await credential.GetTokenAsync(new TokenRequestContext([Hosting.EntraScopes.PostgreSql]), ct).ConfigureAwait(false)).Token,
+                TokenRefreshInterval, TimeSpan.FromSeconds(10));
+        }
+        return builder.Build();
+    }
 }

@@ -1,7 +1,9 @@
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Recon.Core.Domain;
+using Recon.Core.Hosting;
 using Recon.Core.Ingestion;
 using Recon.Core.Ingestion.Banks;
 using Recon.Core.Ingestion.Plaid;
@@ -27,9 +29,14 @@ public static class PipelineServices
     /// timeout (which names the provider and endpoint) is the one that fires.</summary>
     public static readonly TimeSpan ProviderHttpTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Registers the pipeline's services from <paramref name="configuration"/> (sections <c>Recon:*</c>).
-    /// A provider whose settings are missing gets no fetcher; its batches then fail saying which setting to add.</summary>
-    public static IServiceCollection AddReconPipeline(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>Registers the pipeline's services from <paramref name="configuration"/> (sections <c>Recon:*</c>), the one
+    /// intake (<see cref="ReconIntake"/>), the start-up check of every setting (<see cref="ReconSettings"/>, on start) and
+    /// the schema migration on start. A provider whose settings are missing gets no fetcher; its batches then fail saying
+    /// which setting to add.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The host's configuration.</param>
+    /// <param name="hostJsonPath">The Functions host's host.json (its activity concurrency is part of the connection budget); null for Recon.Worker.</param>
+    public static IServiceCollection AddReconPipeline(this IServiceCollection services, IConfiguration configuration, string? hostJsonPath = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -40,23 +47,31 @@ public static class PipelineServices
         var priority = configuration.GetSection(PriorityOptions.SectionName).Get<PriorityOptions>() ?? new PriorityOptions();
         var rateLimits = configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
         var providers = configuration.GetSection(ProviderOptions.SectionName).Get<ProviderOptions>() ?? new ProviderOptions();
-        var storage = configuration["Recon:Storage:ConnectionString"];
+        var identity = configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
+        var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         var redis = configuration[RedisConnectionFactory.ConfigurationKey] ?? "";
+        var credential = identity.Credential();
 
         services.AddSingleton(database).AddSingleton(queues).AddSingleton(dispatcher).AddSingleton(pipeline).AddSingleton(priority)
-            .AddSingleton(rateLimits).AddSingleton(providers);
-        services.AddSingleton(_ => ReconDataSource.Create(database));
+            .AddSingleton(rateLimits).AddSingleton(providers).AddSingleton(identity).AddSingleton(storage);
+        services.AddSingleton(_ => ReconDataSource.Create(database, credential));
         services.AddSingleton(sp => new DatabaseBulkhead(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), database));
         services.AddSingleton<BatchStore>();
 
-        services.AddSingleton(_ => QueueClients.Create(string.IsNullOrEmpty(storage)
-            ? throw new InvalidOperationException("Recon:Storage:ConnectionString is empty; set it (env Recon__Storage__ConnectionString) to the storage account (Azurite locally).")
-            : storage));
+        services.AddSingleton(_ => QueueClients.Create(storage, credential));
         services.AddSingleton(sp => new PriorityQueueClient(sp.GetRequiredService<QueueServiceClient>(), queues));
         services.AddSingleton<IBatchQueue, PriorityBatchQueue>();
+        services.AddSingleton<ReconIntake>();
+        services.AddSingleton<PoisonQueueProbe>();
 
-        services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis).GetAwaiter().GetResult());
+        // connected on first use (the first token acquire), not at start: the start-up check parses its settings instead
+        services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis, credential, identity.PrincipalId).GetAwaiter().GetResult());
         services.AddSingleton<IProviderRateLimiter>(sp => new RedisProviderRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), rateLimits));
+
+        // every setting checked when the host starts (before hosted services), naming what is wrong
+        services.AddSingleton<IValidateOptions<HostContractOptions>, StartupCheckValidator>();
+        services.AddOptions<HostContractOptions>().Configure(o => o.HostJsonPath = hostJsonPath).ValidateOnStart();
+        services.AddHostedService<SchemaMigrationOnStart>();
 
         services.AddSingleton(_ => new HttpClient { Timeout = ProviderHttpTimeout });
         if (!string.IsNullOrWhiteSpace(providers.Stripe.ApiKey))

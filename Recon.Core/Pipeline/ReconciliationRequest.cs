@@ -71,7 +71,7 @@ public static class ReconciliationRequests
         {
             errors.Add($"pageSize: {request.PageSize} is outside 1..{MaxPageSize}");
         }
-        if (request.RunId is { } runId && (runId.Length is 0 or > 64 || !runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        if (request.RunId is { } runId && !IsValidRunId(runId))
         {
             errors.Add("runId: 1-64 letters, digits, '-' or '_'");
         }
@@ -112,6 +112,10 @@ public static class ReconciliationRequests
         }
         return errors;
     }
+
+    /// <summary>1-64 letters, digits, '-' or '_': what a caller's run id may be, and what every derived one is.</summary>
+    public static bool IsValidRunId(string? runId)
+        => runId is { Length: > 0 and <= 64 } && runId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>The run id: the caller's, or a hash of the content, so a message delivered twice is one run.</summary>
     public static string RunIdOf(ReconciliationRequest request)

@@ -1,6 +1,7 @@
 namespace Recon.Core.Queues;
 
-/// <summary>Settings of <see cref="PriorityQueueClient"/>, bound from <c>Recon:Queues</c>.</summary>
+/// <summary>Recon's storage queues, bound from <c>Recon:Queues</c>: the priority lanes of <see cref="PriorityQueueClient"/>
+/// and the ingest queue; tests give each run its own names.</summary>
 public sealed class PriorityQueueOptions
 {
     public const string SectionName = "Recon:Queues";
@@ -8,6 +9,14 @@ public sealed class PriorityQueueOptions
     public string HighQueue { get; set; } = QueueNames.High;
 
     public string LowQueue { get; set; } = QueueNames.Low;
+
+    /// <summary>Reconciliation requests (<see cref="QueueNames.Ingest"/>); its poison queue is NAME-poison. The Functions
+    /// trigger listens on the constant name, so only tests change this.</summary>
+    public string Ingest { get; set; } = QueueNames.Ingest;
+
+    /// <summary>How long a taken ingest message stays invisible: starting an ingest takes well under a second, 30 s
+    /// covers a slow Azurite under load; after a crash the message is back within that (host.json visibilityTimeout).</summary>
+    public TimeSpan IngestVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Share of dequeued messages guaranteed to the low queue while both queues hold work: 10%, enough to drain a

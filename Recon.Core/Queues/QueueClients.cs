@@ -1,4 +1,6 @@
+using Azure.Core;
 using Azure.Storage.Queues;
+using Recon.Core.Hosting;
 
 namespace Recon.Core.Queues;
 
@@ -23,4 +25,31 @@ public static class QueueClients
 
     /// <summary>A service client for <paramref name="connectionString"/> with <see cref="Options"/>.</summary>
     public static QueueServiceClient Create(string connectionString) => new(connectionString, Options());
+
+    /// <summary>
+    /// The service client the settings describe: the connection string when there is one (Azurite locally), else the
+    /// queue endpoint with the managed identity (Azure, where shared keys are off). No network call.
+    /// </summary>
+    public static QueueServiceClient Create(StorageOptions storage, TokenCredential? credential)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        if (!string.IsNullOrWhiteSpace(storage.ConnectionString))
+        {
+            return Create(storage.ConnectionString);
+        }
+        if (string.IsNullOrWhiteSpace(storage.QueueServiceUri))
+        {
+            throw new InvalidOperationException(
+                $"{StorageOptions.SectionName}:ConnectionString and {StorageOptions.SectionName}:QueueServiceUri are both empty; set one " +
+                "(env Recon__Storage__ConnectionString to Azurite locally, or Recon__Storage__QueueServiceUri with Recon__Identity__ClientId in Azure).");
+        }
+        if (!Uri.TryCreate(storage.QueueServiceUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            throw new InvalidOperationException($"{StorageOptions.SectionName}:QueueServiceUri '{storage.QueueServiceUri}' is not an http(s) URL.");
+        }
+        return credential is null
+            ? throw new InvalidOperationException(
+                $"{StorageOptions.SectionName}:QueueServiceUri is set but {IdentityOptions.SectionName}:ClientId is empty: the queue endpoint needs the managed identity (env Recon__Identity__ClientId).")
+            : new QueueServiceClient(uri, credential, Options());
+    }
 }

@@ -12,9 +12,15 @@ public sealed class BicepWorkspace : IDisposable
     private readonly Lock _gate = new();
 
     public BicepWorkspace()
+        : this(System.IO.Path.Combine(RepositoryRoot, "bicep"))
+    {
+    }
+
+    /// <summary>A copy of another bicep/ folder (the host contract test can read an older checkout's).</summary>
+    public BicepWorkspace(string bicepFolder)
     {
         Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"recon-bicep-{Guid.NewGuid():N}");
-        CopyDirectory(System.IO.Path.Combine(RepositoryRoot, "bicep"), Directory);
+        CopyDirectory(bicepFolder, Directory);
     }
 
     public static string RepositoryRoot { get; } = FindRoot();

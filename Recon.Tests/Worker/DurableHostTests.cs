@@ -121,7 +121,10 @@ public sealed class DurableHostTests
             var go = await context.WaitForExternalEvent<string>("go");
             if (!context.IsReplaying)
             {
+                // the point of this orchestrator is a blocked episode; the analyzer rightly flags it everywhere else
+#pragma warning disable DURABLE0003
                 Thread.Sleep(TimeSpan.FromSeconds(4));
+#pragma warning restore DURABLE0003
             }
             return go;
         }

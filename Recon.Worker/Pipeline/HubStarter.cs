@@ -1,55 +1,36 @@
 using DurableTask.Core;
 using DurableTask.Core.Exceptions;
-using Recon.Core.Pipeline;
+using Recon.Core.Hosting;
 using Recon.Worker.Hosting;
 
 namespace Recon.Worker.Pipeline;
 
-/// <summary>Starts orchestrations on this worker's hub, refusing an instance id that exists in any state.</summary>
-public sealed class HubStarter(DurableHost host) : IBatchStarter
+/// <summary>Recon.Worker's starter: Core's <see cref="OrchestrationStarter"/> rules over this worker's DTFx hub.</summary>
+public sealed class HubStarter(DurableHost host) : OrchestrationStarter(new HubControl(host));
+
+/// <summary><see cref="IOrchestrationControl"/> over DTFx's <see cref="TaskHubClient"/> (Azure Storage backend).</summary>
+public sealed class HubControl(DurableHost host) : IOrchestrationControl
 {
-    /// <summary>Every state: a batch id or run id that ever ran is never started a second time.</summary>
+    /// <summary>Every state: an id that exists in any of them is not created again unless it is the one replaced.</summary>
     private static readonly OrchestrationStatus[] AnyState =
     [
         OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.ContinuedAsNew, OrchestrationStatus.Completed,
         OrchestrationStatus.Failed, OrchestrationStatus.Canceled, OrchestrationStatus.Terminated, OrchestrationStatus.Suspended,
     ];
 
-    public Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken)
+    public async Task<OrchestrationView?> GetAsync(string instanceId, bool withOutput, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        return TryStartAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch);
+        var state = await host.Client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        return state is null
+            ? null
+            : new OrchestrationView(instanceId, state.OrchestrationStatus.ToString(), DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc), withOutput ? state.Output : null);
     }
 
-    public async Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
+    public async Task<bool> ScheduleAsync(string orchestrator, string instanceId, object input, OrchestrationView? replacing, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        var state = await host.Client.GetOrchestrationStateAsync(batch.BatchId).ConfigureAwait(false);
-        var status = state?.OrchestrationStatus;
-        var action = OrchestrationLiveness.Decide(status?.ToString(), state?.LastUpdatedTime ?? DateTime.MinValue, DateTime.UtcNow, stalledAfter);
-        var done = action switch
-        {
-            LivenessAction.Terminate => await TerminateAsync(batch.BatchId, $"no checkpoint since {state!.LastUpdatedTime:O}; ended by the dispatcher's watch, to be started again").ConfigureAwait(false),
-            LivenessAction.Start when mayStart => await StartReplacingAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, status).ConfigureAwait(false),
-            _ => false,
-        };
-        return new Revival(action, status?.ToString(), done);
-    }
-
-    /// <summary>Ends an instance (a terminate message, applied at its next episode).</summary>
-    public async Task<bool> TerminateAsync(string instanceId, string reason)
-    {
-        await host.Client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason).ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>
-    /// Starts a new execution under <paramref name="instanceId"/>, replacing an instance found in <paramref name="found"/>
-    /// (null: none); refused (false) if the instance is meanwhile in any other state — someone else acted first.
-    /// </summary>
-    public async Task<bool> StartReplacingAsync(string orchestrator, string instanceId, object input, OrchestrationStatus? found)
-    {
-        var refuse = found is { } f ? AnyState.Where(s => s != f).ToArray() : AnyState;
+        // the Azure Storage backend replaces an instance whose status is not in the dedupe list: refuse all but the one
+        // found (a pending instance whose start message was lost is overwritten in place, no purge needed here)
+        var refuse = replacing is null ? AnyState : AnyState.Where(s => s.ToString() != replacing.Status).ToArray();
         try
         {
             await host.Client.CreateOrchestrationInstanceAsync(orchestrator, "", instanceId, input, null, refuse).ConfigureAwait(false);
@@ -61,23 +42,6 @@ public sealed class HubStarter(DurableHost host) : IBatchStarter
         }
     }
 
-    /// <summary>False when <paramref name="instanceId"/> already exists.</summary>
-    public async Task<bool> TryStartAsync(string orchestrator, string instanceId, object input)
-    {
-        // read first: the Azure Storage backend does not refuse every existing state on create; the dedupe statuses
-        // below then close most of the race between two starters, and the batch status check closes the rest
-        if (await host.Client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false) is not null)
-        {
-            return false;
-        }
-        try
-        {
-            await host.Client.CreateOrchestrationInstanceAsync(orchestrator, "", instanceId, input, null, AnyState).ConfigureAwait(false);
-            return true;
-        }
-        catch (OrchestrationAlreadyExistsException)
-        {
-            return false;
-        }
-    }
+    public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken)
+        => host.Client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
 }

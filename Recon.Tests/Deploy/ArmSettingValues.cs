@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Recon.Tests.Deploy;
+
+/// <summary>
+/// Turns the Function App's app settings from a `bicep snapshot` into the values the app would see in Azure: the snapshot
+/// leaves expressions that need live resources unevaluated (<c>[reference(id, api).clientId]</c>, <c>[format(...)]</c>),
+/// so this evaluates the few ARM functions the template uses, with stand-in values for the properties only Azure knows
+/// (an identity's client id, an endpoint, a host name) shaped like the real ones; Key Vault references, which the platform
+/// resolves before the app starts, become placeholders.
+/// </summary>
+public static partial class ArmSettingValues
+{
+    /// <summary>What a Key Vault reference becomes: a non-empty value that is visibly not a real secret.</summary>
+    public static string SecretPlaceholder(string secretName) => $"kv-placeholder-{secretName}";
+
+    public static Dictionary<string, string> Resolve(IReadOnlyDictionary<string, string> settings)
+    {
+        var resolved = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, raw) in settings)
+        {
+            var value = raw.StartsWith('[') && !raw.StartsWith("[[", StringComparison.Ordinal) ? Evaluate(raw[1..^1]) : raw;
+            var kv = KeyVaultReference().Match(value);
+            resolved[name] = kv.Success ? SecretPlaceholder(kv.Groups["secret"].Value) : value;
+        }
+        return resolved;
+    }
+
+    /// <summary>Evaluates one ARM expression (without its brackets).</summary>
+    public static string Evaluate(string expression)
+    {
+        var parser = new Parser(expression);
+        var value = parser.ParseExpression();
+        parser.ExpectEnd();
+        return value switch
+        {
+            string s => s,
+            bool b => b ? "True" : "False",
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => throw new InvalidOperationException($"expression '{expression}' is not a string"),
+        };
+    }
+
+    /// <summary>Stand-ins for a resource property that only exists once Azure created the resource.</summary>
+    private static object ReferenceProperty(string resourceId, IReadOnlyList<string> path)
+    {
+        var name = resourceId.Split('/')[^1];
+        var property = string.Join('.', path);
+        return property switch
+        {
+            "clientId" => StableGuid("client:" + name),
+            "principalId" => StableGuid("principal:" + name),
+            "tenantId" => "00000000-0000-0000-0000-0000000000b2",
+            "primaryEndpoints.queue" => $"https://{name}.queue.core.windows.net/",
+            "primaryEndpoints.blob" => $"https://{name}.blob.core.windows.net/",
+            "primaryEndpoints.table" => $"https://{name}.table.core.windows.net/",
+            "fullyQualifiedDomainName" => $"{name}.postgres.database.azure.com",
+            "hostName" => $"{name}.eastus2.redis.azure.net",
+            "ConnectionString" or "connectionString" => $"InstrumentationKey={StableGuid("ikey:" + name)};IngestionEndpoint=https://eastus2-0.in.applicationinsights.azure.com/",
+            "vaultUri" => $"https://{name}.vault.azure.net/",
+            "defaultHostName" => $"{name}.azurewebsites.net",
+            "name" => name,
+            _ => throw new InvalidOperationException($"no stand-in for reference('{resourceId}').{property}: add one to ArmSettingValues"),
+        };
+    }
+
+    private static string StableGuid(string seed)
+        => new Guid(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(seed))).ToString();
+
+    private static object Call(string function, IReadOnlyList<object> args) => function.ToLowerInvariant() switch
+    {
+        "format" => string.Format(CultureInfo.InvariantCulture, (string)args[0], args.Skip(1).ToArray()),
+        "concat" => string.Concat(args.Select(a => Convert.ToString(a, CultureInfo.InvariantCulture))),
+        "string" => Convert.ToString(args[0], CultureInfo.InvariantCulture)!,
+        "tolower" => ((string)args[0]).ToLowerInvariant(),
+        "reference" => new Reference((string)args[0]),
+        "mul" => Convert.ToInt64(args[0], CultureInfo.InvariantCulture) * Convert.ToInt64(args[1], CultureInfo.InvariantCulture),
+        "if" => (bool)args[0] ? args[1] : args[2],
+        "empty" => args[0] is string s ? s.Length == 0 : args[0] is null,
+        "not" => !(bool)args[0],
+        "equals" => Equals(args[0], args[1]),
+        _ => throw new InvalidOperationException($"ARM function {function}() is not evaluated here: add it to ArmSettingValues"),
+    };
+
+    private sealed record Reference(string ResourceId);
+
+    private sealed class Parser(string text)
+    {
+        private int _at;
+
+        public object ParseExpression()
+        {
+            SkipSpace();
+            object value;
+            if (Peek() == '\'')
+            {
+                value = ParseString();
+            }
+            else if (char.IsDigit(Peek()) || Peek() == '-')
+            {
+                var start = _at++;
+                while (_at < text.Length && char.IsDigit(text[_at]))
+                {
+                    _at++;
+                }
+                value = long.Parse(text[start.._at], CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                var name = ParseName();
+                if (name is "true" or "false")
+                {
+                    value = name == "true";
+                }
+                else
+                {
+                    Expect('(');
+                    var args = new List<object>();
+                    SkipSpace();
+                    if (Peek() != ')')
+                    {
+                        do
+                        {
+                            args.Add(ParseExpression());
+                            SkipSpace();
+                        }
+                        while (TryTake(','));
+                    }
+                    Expect(')');
+                    value = Call(name, args);
+                }
+            }
+            // property access: reference(...).a.b, or on an object
+            var path = new List<string>();
+            while (TryTake('.'))
+            {
+                path.Add(ParseName());
+            }
+            if (path.Count > 0)
+            {
+                value = value is Reference r
+                    ? ReferenceProperty(r.ResourceId, path)
+                    : throw new InvalidOperationException($"property access .{string.Join('.', path)} on a {value.GetType().Name}");
+            }
+            return value;
+        }
+
+        public void ExpectEnd()
+        {
+            SkipSpace();
+            if (_at != text.Length)
+            {
+                throw new InvalidOperationException($"unexpected '{text[_at..]}' in ARM expression '{text}'");
+            }
+        }
+
+        private string ParseString()
+        {
+            Expect('\'');
+            var sb = new StringBuilder();
+            while (true)
+            {
+                var c = text[_at++];
+                if (c == '\'')
+                {
+                    if (_at < text.Length && text[_at] == '\'')
+                    {
+                        sb.Append('\'');
+                        _at++;
+                        continue;
+                    }
+                    return sb.ToString();
+                }
+                sb.Append(c);
+            }
+        }
+
+        private string ParseName()
+        {
+            SkipSpace();
+            var start = _at;
+            while (_at < text.Length && (char.IsLetterOrDigit(text[_at]) || text[_at] == '_'))
+            {
+                _at++;
+            }
+            return _at > start ? text[start.._at] : throw new InvalidOperationException($"a name expected at {_at} in '{text}'");
+        }
+
+        private char Peek() => _at < text.Length ? text[_at] : '\0';
+
+        private bool TryTake(char c)
+        {
+            SkipSpace();
+            if (Peek() != c)
+            {
+                return false;
+            }
+            _at++;
+            return true;
+        }
+
+        private void Expect(char c)
+        {
+            if (!TryTake(c))
+            {
+                throw new InvalidOperationException($"'{c}' expected at {_at} in '{text}'");
+            }
+        }
+
+        private void SkipSpace()
+        {
+            while (_at < text.Length && text[_at] == ' ')
+            {
+                _at++;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^@Microsoft\.KeyVault\(SecretUri=.*/secrets/(?<secret>[A-Za-z0-9-]+)/?\)$")]
+    private static partial Regex KeyVaultReference();
+}
