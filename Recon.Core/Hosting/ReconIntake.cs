@@ -127,8 +127,17 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
         }
         logger.LogWarning("{Queue} message {Id} to poison: {Reason}", options.Ingest, message.MessageId, reason);
         var poison = queues.GetQueueClient(QueueNames.Poison(options.Ingest));
-        await poison.SendMessageAsync(JsonSerializer.Serialize(new { reason, queue = options.Ingest, messageId = message.MessageId, message = message.Body }, Json),
-            cancellationToken).ConfigureAwait(false);
+        var text = JsonSerializer.Serialize(new { reason, queue = options.Ingest, messageId = message.MessageId, message = message.Body }, Json);
+        try
+        {
+            await poison.SendMessageAsync(text, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            // bicep creates it in Azure; a local or test queue name may not have one yet
+            await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await poison.SendMessageAsync(text, cancellationToken).ConfigureAwait(false);
+        }
         return new IngestOutcome(null, false, reason);
     }
 
