@@ -1,0 +1,481 @@
+using System.Collections.Concurrent;
+using Microsoft.DurableTask;
+using Recon.Core.Ingestion;
+using Recon.Core.Pipeline;
+
+namespace Recon.Tests.Pipeline;
+
+/// <summary>
+/// The real Core orchestrators on a real Durable host, with every activity replaced by a <see cref="Scripted"/> one of the
+/// same name and contract types. One table of scenarios with their expected values, run on each host Recon uses: the
+/// gRPC worker SDK Functions runs (<see cref="InProcessHostTests"/>, in-memory backend) and DTFx with the shim factory
+/// (Recon.Tests.Worker.DurableHostScenarioTests, Azurite). Every input an activity receives is recorded after the host
+/// deserialized it and compared, field by field, with what the orchestrator built; a serialization or replay difference
+/// between the hosts fails the same scenario on one of them.
+/// </summary>
+public static class HostScenarios
+{
+    /// <summary>Generous for a loaded 2-core machine; a scenario ends as soon as its orchestration does.</summary>
+    public static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(2);
+
+    private static readonly Dictionary<string, Func<IHostUnderTest, Task>> Table = new(StringComparer.Ordinal)
+    {
+        [nameof(Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone)] = Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone,
+        [nameof(Ingest_PayoutEvent_RequestArrivesWithItsEvent)] = Ingest_PayoutEvent_RequestArrivesWithItsEvent,
+        [nameof(Ingest_InvalidRequest_ReturnsErrorsWithoutActivities)] = Ingest_InvalidRequest_ReturnsErrorsWithoutActivities,
+        [nameof(Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone)] = Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone,
+        [nameof(Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes)] = Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes,
+        [nameof(Batch_FetchFailsOnce_RetriedAfterBackoff)] = Batch_FetchFailsOnce_RetriedAfterBackoff,
+        [nameof(Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails)] = Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails,
+        [nameof(Batch_DuplicateOfFinished_PostsNothing)] = Batch_DuplicateOfFinished_PostsNothing,
+        [nameof(Batch_ChainChanged_EnqueuesTheRestartedChain)] = Batch_ChainChanged_EnqueuesTheRestartedChain,
+        [nameof(Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew)] = Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew,
+    };
+
+    public static IEnumerable<string> Names => Table.Keys;
+
+    public static Task RunAsync(string scenario, IHostUnderTest host) => Table[scenario](host);
+
+    /// <summary>Registers the three Core orchestrators and the scripted activities with a host's registry.</summary>
+    public static void Register(Action<Type> addOrchestrator, Action<Type> addActivity)
+    {
+        ArgumentNullException.ThrowIfNull(addOrchestrator);
+        ArgumentNullException.ThrowIfNull(addActivity);
+        addOrchestrator(typeof(IngestOrchestrator));
+        addOrchestrator(typeof(DispatcherOrchestrator));
+        addOrchestrator(typeof(ReconcileBatchOrchestrator));
+        foreach (var activity in typeof(Scripted).GetNestedTypes().Where(t => typeof(ITaskActivity).IsAssignableFrom(t) && !t.IsAbstract))
+        {
+            addActivity(activity);
+        }
+    }
+
+    // ---- ingest ---------------------------------------------------------------------------------------------------
+
+    private static async Task Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone(IHostUnderTest host)
+    {
+        // across a month end, with an explicit run id and page size: every field of the request has to arrive
+        var request = new ReconciliationRequest(Core.Domain.Providers.Stripe, "acct_range", new(2025, 3, 30), new(2025, 4, 1), PageSize: 50, RunId: "run-hosts-range");
+        var plan = PlanOf(request);
+        var run = host.Book.Open(host.NewInstanceId("ingest"))
+            .On<ReconciliationRequest, IngestPlan>(nameof(PlanIngestActivity), (input, _) => PlanOf(input))
+            // one of the three was found running already, so two go on a queue
+            .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count - 1);
+
+        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
+
+        ended.AssertCompleted();
+        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
+        Assert.Equal(("run-hosts-range", 3, 2), (result.RunId, result.Batches, result.Enqueued));
+        Assert.Empty(result.Errors);
+        Assert.Equal([nameof(PlanIngestActivity), nameof(EnqueueBatchesActivity)], run.Names);
+        Assert.Equal(request, run.Inputs<ReconciliationRequest>(nameof(PlanIngestActivity)).Single());
+        var enqueued = run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single();
+        Assert.Equal(plan.Batches, enqueued);
+        Assert.Equal([new DateOnly(2025, 3, 30), new DateOnly(2025, 3, 31), new DateOnly(2025, 4, 1)], enqueued.Select(b => b.Page.From));
+        // a long past int: value is minor units of a large payout
+        Assert.Equal(5_000_000_000_01L, enqueued[0].ValueMinor);
+    }
+
+    private static async Task Ingest_PayoutEvent_RequestArrivesWithItsEvent(IHostUnderTest host)
+    {
+        var request = new ReconciliationRequest(Core.Domain.Providers.Stripe, "acct_evt", null, null, new ProviderEvent("payout.paid", "po_1", new(2025, 3, 2), 5_000_000, "USD"));
+        var run = host.Book.Open(host.NewInstanceId("ingest-event"))
+            .On<ReconciliationRequest, IngestPlan>(nameof(PlanIngestActivity), (input, _) => PlanOf(input))
+            .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count);
+
+        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
+
+        ended.AssertCompleted();
+        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
+        Assert.Equal((ReconciliationRequests.RunIdOf(request), 1, 1), (result.RunId, result.Batches, result.Enqueued));
+        var received = run.Inputs<ReconciliationRequest>(nameof(PlanIngestActivity)).Single();
+        Assert.Equal(request, received);
+        Assert.Null(received.From);
+        Assert.Null(received.RunId);
+        Assert.Equal(PlanOf(request).Batches, run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
+    }
+
+    private static async Task Ingest_InvalidRequest_ReturnsErrorsWithoutActivities(IHostUnderTest host)
+    {
+        var request = new ReconciliationRequest("paypal", "", new(2025, 3, 5), new(2025, 3, 1), PageSize: 500);
+        var run = host.Book.Open(host.NewInstanceId("ingest-invalid"));
+
+        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
+
+        ended.AssertCompleted();
+        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
+        Assert.Equal((ReconciliationRequests.RunIdOf(request), 0, 0), (result.RunId, result.Batches, result.Enqueued));
+        Assert.Equal(ReconciliationRequests.Validate(request), result.Errors);
+        Assert.Empty(run.Names);
+    }
+
+    /// <summary>What the scripted planner answers: the real planner's pages and ids, a made-up value and priority per day.</summary>
+    private static IngestPlan PlanOf(ReconciliationRequest request)
+    {
+        var runId = ReconciliationRequests.RunIdOf(request);
+        var batches = BatchPlanner.Pages(request)
+            .Select((page, i) => new BatchWork(BatchIds.For(runId, page), runId, page, i == 0 ? 0 : 4, 5_000_000_000_01L - i, i == 0 ? "EUR" : "USD"))
+            .ToList();
+        return new IngestPlan(runId, batches, []);
+    }
+
+    // ---- one batch ----------------------------------------------------------------------------------------------------
+
+    /// <summary>A Stripe first page, as in ReconcileBatchOrchestratorTests.</summary>
+    private static readonly BatchWork StripeWork = new(
+        BatchIds.For("run-1", new PageRequest("stripe", "acct_1", new(2025, 3, 13), new(2025, 3, 13), null, 100)),
+        "run-1", new PageRequest("stripe", "acct_1", new(2025, 3, 13), new(2025, 3, 13), null, 100), 3, 12_000, "USD");
+
+    /// <summary>The third page of a restarted Plaid chain: every optional field of <see cref="BatchWork"/> set.</summary>
+    private static readonly BatchWork PlaidWork = new(
+        BatchIds.For("run-p", new PageRequest("plaid", "item_1", new(2025, 2, 1), new(2025, 2, 28), "cur_5", 100), 1),
+        "run-p", new PageRequest("plaid", "item_1", new(2025, 2, 1), new(2025, 2, 28), "cur_5", 100), 0, 3_000_000_000_00L, "EUR",
+        Sequence: 2, ChainCursor: "cur_0", Generation: 1);
+
+    private static readonly PostSummary Posted = new(2, 1, 1, 0, 0, 0, 1);
+
+    /// <summary>Every activity answers as on a good day; a scenario overrides the ones it is about.</summary>
+    private static ScenarioRun HappyBatch(IHostUnderTest host, string name, FetchedPage page) => host.Book.Open(host.NewInstanceId(name))
+        .On<BeginBatch, BeginBatchResult>(nameof(BeginBatchActivity), (_, _) => new BeginBatchResult(false, BatchStatuses.Running))
+        .On<TokenRequest, TokenGrant>(nameof(AcquireTokensActivity), (_, _) => new TokenGrant(true, 0))
+        .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, _) => page)
+        .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count)
+        .On<MatchAndPostInput, PostSummary>(nameof(MatchAndPostActivity), (_, _) => Posted)
+        .On<BatchStatusUpdate, bool>(nameof(RecordBatchStatusActivity), (_, _) => true);
+
+    private static async Task Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone(IHostUnderTest host)
+    {
+        var run = HappyBatch(host, "batch-more", new FetchedPage(false, 0, ["tx_1", "tx_2"], ["tx_0"], "cur_6", true));
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, PlaidWork);
+
+        ended.AssertCompleted();
+        var followUp = BatchIds.FollowUp(PlaidWork, "cur_6");
+        Assert.Equal((3, "cur_0", 1, "cur_6"), (followUp.Sequence, followUp.ChainCursor, followUp.Generation, followUp.Page.Cursor));
+        Assert.Equivalent(new BatchOutcome(PlaidWork.BatchId, BatchStatuses.Done, false, false, followUp.BatchId, Posted),
+            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
+        Assert.Equal(
+            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(EnqueueBatchesActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
+            run.Names);
+        var started = AssertBegan(run, PlaidWork);
+        Assert.Equal(new TokenRequest("plaid", "transactions_sync", "item_1", 1), run.Inputs<TokenRequest>(nameof(AcquireTokensActivity)).Single());
+        Assert.Equal(new FetchPage(PlaidWork.BatchId, PlaidWork.Page), run.Inputs<FetchPage>(nameof(FetchProviderPageActivity)).Single());
+        Assert.Equal([followUp], run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
+        var posted = run.Inputs<MatchAndPostInput>(nameof(MatchAndPostActivity)).Single();
+        Assert.Equal((PlaidWork.BatchId, PlaidWork.Page), (posted.BatchId, posted.Page));
+        Assert.Equal(["tx_1", "tx_2"], posted.TransactionIds);
+        AssertRecorded(run, started, new BatchStatusUpdate(PlaidWork.BatchId, BatchStatuses.Done, default, null, 0, 0, Posted, 0, started, false));
+    }
+
+    private static async Task Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes(IHostUnderTest host)
+    {
+        // the bucket refuses once (wait 1.5 s, served as a 2 s timer), then the provider answers 429 with Retry-After
+        // 2.5 s (a 3 s timer); the test host's timers may fire early, so only the order and the counts are asserted
+        var run = HappyBatch(host, "batch-429", new FetchedPage(false, 0, ["txn_9"], [], null, false))
+            .On<TokenRequest, TokenGrant>(nameof(AcquireTokensActivity), (_, call) => call == 0 ? new TokenGrant(false, 1_500) : new TokenGrant(true, 0))
+            .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, call) => call == 0
+                ? FetchedPage.ThrottledFor(TimeSpan.FromMilliseconds(2_500))
+                : new FetchedPage(false, 0, ["txn_9"], [], null, false));
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
+
+        ended.AssertCompleted();
+        Assert.Equivalent(new BatchOutcome(StripeWork.BatchId, BatchStatuses.Done, false, false, null, Posted),
+            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
+        Assert.Equal(
+            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity),
+                nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
+            run.Names);
+        Assert.All(run.Inputs<TokenRequest>(nameof(AcquireTokensActivity)), t => Assert.Equal(new TokenRequest("stripe", "balance_transactions", "acct_1", 1), t));
+        Assert.All(run.Inputs<FetchPage>(nameof(FetchProviderPageActivity)), f => Assert.Equal(new FetchPage(StripeWork.BatchId, StripeWork.Page), f));
+        Assert.Equal(["txn_9"], run.Inputs<MatchAndPostInput>(nameof(MatchAndPostActivity)).Single().TransactionIds);
+        var started = AssertBegan(run, StripeWork);
+        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Done, default, null, TokenWaits: 1, Throttled: 1, Posted, 3, started, false));
+    }
+
+    private static async Task Batch_FetchFailsOnce_RetriedAfterBackoff(IHostUnderTest host)
+    {
+        var run = HappyBatch(host, "batch-retry", new FetchedPage(false, 0, ["txn_1"], [], null, false))
+            .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, call) => call == 0
+                ? throw new TimeoutException("stripe did not answer within 10 s")
+                : new FetchedPage(false, 0, ["txn_1"], [], null, false));
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
+
+        ended.AssertCompleted();
+        Assert.Equal(BatchStatuses.Done, host.Converter.Deserialize<BatchOutcome>(ended.Output)!.Status);
+        Assert.Equal(
+            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(FetchProviderPageActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
+            run.Names);
+        var started = AssertBegan(run, StripeWork);
+        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Done, default, null, 0, 0, Posted, 3, started, false));
+    }
+
+    private static async Task Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails(IHostUnderTest host)
+    {
+        var run = HappyBatch(host, "batch-fail", new FetchedPage(false, 0, ["txn_1"], [], null, false))
+            .On<MatchAndPostInput, PostSummary>(nameof(MatchAndPostActivity), (_, _) => throw new InvalidOperationException("database down"));
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
+
+        Assert.Equal("Failed", ended.Status);
+        Assert.Equal(typeof(TaskFailedException).FullName, ended.ErrorType);
+        // task #8: Begin 0, the window timer 1, Acquire 2, Fetch 3, then post, back-off, post, back-off, post; both hosts
+        // must number the history the same way, or a replay on the other would not match it
+        Assert.Equal("Task 'MatchAndPostActivity' (#8) failed with an unhandled exception: database down", ended.ErrorMessage);
+        Assert.Equal(PipelineLimits.MaxPostAttempts, run.Names.Count(n => n == nameof(MatchAndPostActivity)));
+        Assert.Equal(nameof(RecordBatchStatusActivity), run.Names.Last());
+        var started = AssertBegan(run, StripeWork);
+        // the activity's exception type and message reach the orchestrator's TaskFailedException unchanged
+        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Failed, default,
+            "MatchAndPostActivity: System.InvalidOperationException: database down", 0, 0, null, 3, started, false));
+    }
+
+    private static async Task Batch_DuplicateOfFinished_PostsNothing(IHostUnderTest host)
+    {
+        var run = HappyBatch(host, "batch-dup", new FetchedPage(false, 0, [], [], null, false))
+            .On<BeginBatch, BeginBatchResult>(nameof(BeginBatchActivity), (_, _) => new BeginBatchResult(true, BatchStatuses.Done));
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
+
+        ended.AssertCompleted();
+        Assert.Equivalent(new BatchOutcome(StripeWork.BatchId, BatchStatuses.Done, false, true, null, null),
+            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
+        Assert.Equal([nameof(BeginBatchActivity)], run.Names);
+    }
+
+    private static async Task Batch_ChainChanged_EnqueuesTheRestartedChain(IHostUnderTest host)
+    {
+        var run = HappyBatch(host, "batch-chain", FetchedPage.ChangedDuringPagination());
+
+        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, PlaidWork);
+
+        ended.AssertCompleted();
+        var restart = BatchIds.RestartChain(PlaidWork);
+        Assert.Equal((0, "cur_0", (string?)null, 2), (restart.Sequence, restart.Page.Cursor, restart.ChainCursor, restart.Generation));
+        Assert.Equivalent(new BatchOutcome(PlaidWork.BatchId, BatchStatuses.Done, false, false, restart.BatchId, null),
+            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
+        Assert.Equal([restart], run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
+        Assert.DoesNotContain(nameof(MatchAndPostActivity), run.Names);
+        var started = AssertBegan(run, PlaidWork);
+        AssertRecorded(run, started, new BatchStatusUpdate(PlaidWork.BatchId, BatchStatuses.Done, default,
+            $"data changed during pagination: chain restarted from its first cursor as {restart.BatchId}", 0, 0, null, 0, started, false));
+    }
+
+    /// <summary>The batch began with its id at a UTC orchestration time; returns that time.</summary>
+    private static DateTime AssertBegan(ScenarioRun run, BatchWork work)
+    {
+        var begin = run.Inputs<BeginBatch>(nameof(BeginBatchActivity)).Single();
+        Assert.Equal(work.BatchId, begin.BatchId);
+        Assert.Equal(DateTimeKind.Utc, begin.StartedAtUtc.Kind);
+        return begin.StartedAtUtc;
+    }
+
+    /// <summary>The last status recorded equals <paramref name="expected"/> (its time aside: orchestration time, UTC,
+    /// not before the start).</summary>
+    private static void AssertRecorded(ScenarioRun run, DateTime started, BatchStatusUpdate expected)
+    {
+        var updates = run.Inputs<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).ToList();
+        var last = Assert.Single(updates);
+        Assert.Equal(DateTimeKind.Utc, last.AtUtc.Kind);
+        Assert.Equal(DateTimeKind.Utc, last.StartedAtUtc!.Value.Kind);
+        Assert.True(last.AtUtc >= started, $"recorded at {last.AtUtc:O}, before the start {started:O}");
+        Assert.Equal(expected, last with { AtUtc = default });
+    }
+
+    // ---- the dispatcher ---------------------------------------------------------------------------------------------------
+
+    private static async Task Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew(IHostUnderTest host)
+    {
+        // The dispatcher never ends by itself: every round continues as new. Three scripted rounds, then the fourth round's
+        // activity is held until the test has read the state the dispatcher carried into it; then the test terminates it.
+        var settings = new DispatcherSettings { IdlePollSeconds = 1, FailedRoundBackoffSeconds = 1, StrandedAfterSeconds = 90, StalledAfterSeconds = 150, MaxRevivals = 3 };
+        var fourthRound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = host.Book.Open(host.NewInstanceId("dispatcher"))
+            .OnAsync<DispatchRequest, DispatchResult>(nameof(DispatchBatchesActivity), async (_, call) => call switch
+            {
+                // deep queues (1,500 > ScaleUpQueued): doubles the cap and goes straight on
+                0 => new DispatchResult(4, 1, 0, 1, 3, 600, 900, Requeued: 2),
+                1 => throw new InvalidOperationException("queue receive timed out"),
+                // empty queues: halves the cap, polls after IdlePollSeconds
+                2 => new DispatchResult(0, 0, 0, 0, 0, 0, 0),
+                _ => await Held(fourthRound.Task),
+            });
+        var started = new DispatcherState(8, settings);
+        try
+        {
+            await host.StartAsync(nameof(DispatcherOrchestrator), run.InstanceId, started);
+            await run.WaitForCallsAsync(nameof(DispatchBatchesActivity), 4, RunLimit);
+
+            var carried = host.Converter.Deserialize<DispatcherState>(await host.CurrentInputAsync(run.InstanceId));
+            Assert.Equal(new DispatcherState(8, settings, Rounds: 3, FailedRounds: 1, LastError: "queue receive timed out"), carried);
+            Assert.Equal(
+                [new DispatchRequest(8, 2, 90, 150, 3), new DispatchRequest(16, 2, 90, 150, 3), new DispatchRequest(16, 2, 90, 150, 3), new DispatchRequest(8, 2, 90, 150, 3)],
+                run.Inputs<DispatchRequest>(nameof(DispatchBatchesActivity)).Take(4));
+            await host.TerminateAsync(run.InstanceId);
+            Assert.Equal("Terminated", (await host.WaitAsync(run.InstanceId)).Status);
+        }
+        finally
+        {
+            fourthRound.TrySetResult();
+        }
+
+        static async Task<DispatchResult> Held(Task gate)
+        {
+            await gate;
+            return new DispatchResult(0, 0, 0, 0, 0, 0, 0);
+        }
+    }
+}
+
+/// <summary>A Durable host the scenarios run on.</summary>
+public interface IHostUnderTest
+{
+    ScenarioBook Book { get; }
+
+    /// <summary>The data converter the host's worker and client use (to read outputs and inputs as it wrote them).</summary>
+    DataConverter Converter { get; }
+
+    string NewInstanceId(string name);
+
+    Task StartAsync(string orchestrator, string instanceId, object input);
+
+    /// <summary>Waits until the instance completed, failed or was terminated (at most <see cref="HostScenarios.RunLimit"/>).</summary>
+    Task<Ended> WaitAsync(string instanceId);
+
+    /// <summary>The serialized input of the instance's current execution (after ContinueAsNew: the state it carried).</summary>
+    Task<string?> CurrentInputAsync(string instanceId);
+
+    Task TerminateAsync(string instanceId);
+
+    async Task<Ended> RunAsync(string orchestrator, string instanceId, object input)
+    {
+        await StartAsync(orchestrator, instanceId, input);
+        return await WaitAsync(instanceId);
+    }
+}
+
+/// <summary>How an orchestration ended, in the host's own words (runtime status name, serialized output, failure).</summary>
+public sealed record Ended(string Status, string? Output, string? ErrorType, string? ErrorMessage)
+{
+    public void AssertCompleted() => Assert.True(Status == "Completed", $"status {Status}: {ErrorType}: {ErrorMessage}");
+}
+
+/// <summary>The scripted answers and recorded calls of every scenario run on a host, by orchestration instance id.</summary>
+public sealed class ScenarioBook
+{
+    private readonly ConcurrentDictionary<string, ScenarioRun> _runs = new(StringComparer.Ordinal);
+
+    public ScenarioRun Open(string instanceId)
+    {
+        var run = new ScenarioRun(instanceId);
+        Assert.True(_runs.TryAdd(instanceId, run), $"instance id {instanceId} used twice");
+        return run;
+    }
+
+    internal Task<TOutput> AnswerAsync<TInput, TOutput>(TaskActivityContext context, TInput input)
+    {
+        var run = _runs.TryGetValue(context.InstanceId, out var r)
+            ? r
+            : throw new InvalidOperationException($"no scenario opened for instance {context.InstanceId}");
+        return run.AnswerAsync<TInput, TOutput>(context.Name.Name, input);
+    }
+}
+
+/// <summary>One orchestration's script: answers per activity (by call number) and every call received, in order.</summary>
+public sealed class ScenarioRun(string instanceId)
+{
+    private readonly Dictionary<string, Func<object?, int, Task<object?>>> _answers = new(StringComparer.Ordinal);
+    private readonly List<(string Activity, object? Input)> _calls = [];
+    private readonly SemaphoreSlim _called = new(0);
+
+    public string InstanceId { get; } = instanceId;
+
+    public ScenarioRun On<TInput, TOutput>(string activity, Func<TInput, int, TOutput> answer)
+        => OnAsync<TInput, TOutput>(activity, (input, call) => Task.FromResult(answer(input, call)));
+
+    public ScenarioRun OnAsync<TInput, TOutput>(string activity, Func<TInput, int, Task<TOutput>> answer)
+    {
+        _answers[activity] = async (input, call) => await answer((TInput)input!, call);
+        return this;
+    }
+
+    /// <summary>The activities called, in order.</summary>
+    public IReadOnlyList<string> Names
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return _calls.Select(c => c.Activity).ToList();
+            }
+        }
+    }
+
+    /// <summary>The inputs <paramref name="activity"/> received, as the host deserialized them.</summary>
+    public IReadOnlyList<T> Inputs<T>(string activity)
+    {
+        lock (_calls)
+        {
+            return _calls.Where(c => c.Activity == activity).Select(c => Assert.IsAssignableFrom<T>(c.Input)).ToList();
+        }
+    }
+
+    public async Task WaitForCallsAsync(string activity, int count, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (Names.Count(n => n == activity) < count)
+        {
+            var left = deadline - DateTime.UtcNow;
+            Assert.True(left > TimeSpan.Zero, $"{InstanceId}: {activity} called {Names.Count(n => n == activity)} times, not {count}, within {limit.TotalSeconds:0} s");
+            await _called.WaitAsync(left);
+        }
+    }
+
+    internal async Task<TOutput> AnswerAsync<TInput, TOutput>(string activity, TInput input)
+    {
+        int call;
+        lock (_calls)
+        {
+            call = _calls.Count(c => c.Activity == activity);
+            _calls.Add((activity, input));
+        }
+        _called.Release();
+        var answer = _answers.TryGetValue(activity, out var a) ? a : throw new InvalidOperationException($"{InstanceId}: {activity} was not expected");
+        return (TOutput)(await answer(input, call))!;
+    }
+}
+
+/// <summary>
+/// Stand-ins for the Core activities that need PostgreSQL, Redis or queues: the same names (the class name is the
+/// activity name on both hosts) and the same input and output types, answering from the scenario's script.
+/// </summary>
+public static class Scripted
+{
+    public abstract class Activity<TInput, TOutput>(ScenarioBook book) : TaskActivity<TInput, TOutput>
+    {
+        public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => book.AnswerAsync<TInput, TOutput>(context, input);
+    }
+
+    public sealed class PlanIngestActivity(ScenarioBook book) : Activity<ReconciliationRequest, IngestPlan>(book);
+
+    public sealed class EnqueueBatchesActivity(ScenarioBook book) : Activity<IReadOnlyList<BatchWork>, int>(book);
+
+    public sealed class DispatchBatchesActivity(ScenarioBook book) : Activity<DispatchRequest, DispatchResult>(book);
+
+    public sealed class BeginBatchActivity(ScenarioBook book) : Activity<BeginBatch, BeginBatchResult>(book);
+
+    public sealed class AcquireTokensActivity(ScenarioBook book) : Activity<TokenRequest, TokenGrant>(book);
+
+    public sealed class FetchProviderPageActivity(ScenarioBook book) : Activity<FetchPage, FetchedPage>(book);
+
+    public sealed class MatchAndPostActivity(ScenarioBook book) : Activity<MatchAndPostInput, PostSummary>(book);
+
+    public sealed class RecordBatchStatusActivity(ScenarioBook book) : Activity<BatchStatusUpdate, bool>(book);
+
+    /// <summary>Each stand-in with the Core activity of the same name (null when Core has none).</summary>
+    public static IEnumerable<(Type Scripted, Type? Core)> Pairs()
+        => typeof(Scripted).GetNestedTypes().Where(t => !t.IsAbstract && typeof(ITaskActivity).IsAssignableFrom(t))
+            .Select(t => (t, typeof(Recon.Core.Pipeline.PlanIngestActivity).Assembly.GetType($"Recon.Core.Pipeline.{t.Name}")));
+}
