@@ -27,7 +27,7 @@ public static class BicepCli
         // The parameter files read these with readEnvironmentVariable: pin them so a developer's shell cannot change
         // what is checked, and so no real secret from the environment ends up in a snapshot on disk.
         start.Environment["AZURE_LOCATION"] = "eastus2";
-        foreach (var name in new[] { "POSTGRES_ADMIN_PASSWORD", "STRIPE_API_KEY", "PLAID_CLIENT_ID", "PLAID_SECRET", "BANK_A_CREDENTIAL", "BANK_B_CREDENTIAL", "RECON_ALERT_EMAIL" })
+        foreach (var name in new[] { "STRIPE_API_KEY", "PLAID_CLIENT_ID", "PLAID_SECRET", "BANK_A_CREDENTIAL", "BANK_B_CREDENTIAL", "BANK_A_BASE_URL", "BANK_B_BASE_URL", "RECON_ALERT_EMAIL" })
         {
             start.Environment.Remove(name);
         }

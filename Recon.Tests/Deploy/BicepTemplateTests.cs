@@ -72,8 +72,83 @@ public sealed partial class BicepTemplateTests(BicepWorkspace workspace) : IClas
 
     [Theory]
     [MemberData(nameof(ParameterFiles))]
-    public void Snapshot_Storage_HasQueuesAndTablesAndNoSharedKeys(string paramFile)
-        => Assert.Empty(DeploymentChecks.Storage(workspace.Snapshot(paramFile)));
+    public void Snapshot_Storage_HasQueuesWithTheirPoisonQueuesAndTablesAndNoSharedKeys(string paramFile)
+    {
+        var s = workspace.Snapshot(paramFile);
+        Assert.Empty(DeploymentChecks.Storage(s));
+        var queues = s.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Select(DeploymentSnapshot.ShortName);
+        Assert.Contains("recon-low-poison", queues);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void Snapshot_PostgreSql_AcceptsOnlyEntraSignInWithTheAppIdentityAsAdministrator(string paramFile)
+        => Assert.Empty(DeploymentChecks.PostgresEntraOnly(workspace.Snapshot(paramFile)));
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void Snapshot_Redis_IsManagedRedisWithoutKeysAndTheAppIdentityHasTheDefaultPolicy(string paramFile)
+    {
+        var s = workspace.Snapshot(paramFile);
+        Assert.Empty(DeploymentChecks.ManagedRedis(s));
+        Assert.Equal(s.StringParameter("redisSkuName"), s.Single("Microsoft.Cache/redisEnterprise").GetProperty("sku").GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void Snapshot_Network_OpensNothingBeyondWhatTheEnvironmentNeeds(string paramFile)
+        => Assert.Empty(DeploymentChecks.NetworkExposure(workspace.Snapshot(paramFile)));
+
+    [Fact]
+    public void Snapshot_Prod_IsPrivate()
+    {
+        var s = workspace.Snapshot("main.prod.bicepparam");
+        Assert.True(s.BoolParameter("privateNetworking"), "prod must deploy with privateNetworking = true");
+        Assert.Empty(DeploymentChecks.NetworkExposure(s));
+        Assert.Empty(s.OfType("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"));
+        Assert.Equal(6, s.OfType("Microsoft.Network/privateEndpoints").Count);
+    }
+
+    [Fact]
+    public void Snapshot_Dev_IsPublicWithOnlyAzuresFirewallRule()
+    {
+        // without a virtual network a Flex app has no fixed outbound address: Azure's 0.0.0.0 rule is the only way in
+        var s = workspace.Snapshot("main.dev.bicepparam");
+        Assert.False(s.BoolParameter("privateNetworking"));
+        var rule = Assert.Single(s.OfType("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules")).GetProperty("properties");
+        Assert.Equal("0.0.0.0", rule.GetProperty("startIpAddress").GetString());
+        Assert.Equal("0.0.0.0", rule.GetProperty("endIpAddress").GetString());
+        Assert.Empty(s.OfType("Microsoft.Network/privateEndpoints"));
+    }
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void Snapshot_AppSettings_AreTheContractTheAppReads(string paramFile)
+        => Assert.Empty(DeploymentChecks.AppSettingsContract(workspace.Snapshot(paramFile)));
+
+    [Theory]
+    [MemberData(nameof(ParameterFiles))]
+    public void Snapshot_BanksWithoutBaseUrl_HaveNoSettings(string paramFile)
+    {
+        var s = workspace.Snapshot(paramFile);
+        Assert.Empty(DeploymentChecks.BankSettings(s));
+        Assert.DoesNotContain(s.AppSettings().Keys, k => k.StartsWith("Recon__Providers__Bank", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Snapshot_BankWithBaseUrl_GetsTheUrlAndACredentialReference()
+    {
+        File.WriteAllText(workspace.PathOf("main.bank-a.bicepparam"),
+            File.ReadAllText(workspace.PathOf("main.dev.bicepparam"))
+                .Replace("param bankABaseUrl = readEnvironmentVariable('BANK_A_BASE_URL', '')", "param bankABaseUrl = 'https://bank-a.example.test/bai2'", StringComparison.Ordinal));
+        var s = workspace.Snapshot("main.bank-a.bicepparam");
+        Assert.Empty(DeploymentChecks.BankSettings(s));
+        var settings = s.AppSettings();
+        Assert.Equal("https://bank-a.example.test/bai2", settings["Recon__Providers__BankA__BaseUrl"]);
+        Assert.Contains("'bank-a-credential'", settings["Recon__Providers__BankA__ApiKey"], StringComparison.Ordinal);
+        Assert.False(settings.ContainsKey("Recon__Providers__BankB__ApiKey"));
+        Assert.Empty(DeploymentChecks.SecretsOnlyThroughKeyVault(s));
+    }
 
     [Theory]
     [MemberData(nameof(ParameterFiles))]
@@ -87,10 +162,16 @@ public sealed partial class BicepTemplateTests(BicepWorkspace workspace) : IClas
         var s = workspace.Snapshot(paramFile);
         Assert.Empty(DeploymentChecks.SecretsOnlyThroughKeyVault(s));
         var settings = s.AppSettings();
-        foreach (var name in new[] { "Recon__Database__ConnectionString", "Recon__Redis__Configuration", "Recon__Providers__Stripe__ApiKey", "Recon__Providers__Plaid__Secret" })
+        foreach (var name in new[] { "Recon__Providers__Stripe__ApiKey", "Recon__Providers__Plaid__ClientId", "Recon__Providers__Plaid__Secret" })
         {
             Assert.Contains("@Microsoft.KeyVault(", settings[name], StringComparison.Ordinal);
         }
+        // plain since the app signs in with its identity: a connection string and a configuration with no secret in them
+        foreach (var name in new[] { "Recon__Database__ConnectionString", "Recon__Redis__Configuration" })
+        {
+            Assert.DoesNotContain("@Microsoft.KeyVault(", settings[name], StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain(s.OfType("Microsoft.KeyVault/vaults/secrets").Select(DeploymentSnapshot.ShortName), n => n.Contains("database", StringComparison.Ordinal) || n.Contains("redis", StringComparison.Ordinal));
         var site = s.Single("Microsoft.Web/sites").GetProperty("properties");
         Assert.False(string.IsNullOrEmpty(site.GetProperty("keyVaultReferenceIdentity").GetString()));
     }
@@ -101,10 +182,18 @@ public sealed partial class BicepTemplateTests(BicepWorkspace workspace) : IClas
     {
         var s = workspace.Snapshot(paramFile);
         Assert.Empty(DeploymentChecks.ConnectionBudget(s, DeploymentChecks.HostJsonMaxConcurrentActivities(BicepWorkspace.RepositoryRoot)));
-        // the cap is the parameter, not something else
+        // the cap is the parameter, not something else, and one every Flex Consumption region accepts
         var cap = s.Single("Microsoft.Web/sites").GetProperty("properties").GetProperty("functionAppConfig")
             .GetProperty("scaleAndConcurrency").GetProperty("maximumInstanceCount").GetInt32();
         Assert.Equal(s.IntParameter("functionMaximumInstanceCount"), cap);
+        Assert.InRange(cap, DeploymentChecks.FlexMinimumInstanceCap, 1000);
+    }
+
+    [Fact]
+    public void Template_InstanceCapParameter_RefusesCapsBelowTheFlexMinimum()
+    {
+        var cap = workspace.CompiledTemplate().RootElement.GetProperty("parameters").GetProperty("functionMaximumInstanceCount");
+        Assert.Equal(DeploymentChecks.FlexMinimumInstanceCap, cap.GetProperty("minValue").GetInt32());
     }
 
     [Fact]

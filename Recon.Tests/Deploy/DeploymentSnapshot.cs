@@ -33,6 +33,18 @@ public sealed class DeploymentSnapshot(string paramFile, JsonDocument document, 
             .ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText(), StringComparer.Ordinal);
     }
 
+    public bool BoolParameter(string name)
+        => Parameters.TryGetValue(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? v.GetBoolean()
+            : throw new InvalidOperationException($"{ParamFile}: parameter {name} has no boolean value");
+
+    /// <summary>A string parameter's value; empty when it has none (a string parameter without default or value).</summary>
+    public string StringParameter(string name)
+        => Parameters.TryGetValue(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+
+    /// <summary>The app's user-assigned identity (the deployment has exactly one).</summary>
+    public JsonElement Identity => Single("Microsoft.ManagedIdentity/userAssignedIdentities");
+
     public int IntParameter(string name)
         => Parameters.TryGetValue(name, out var v) && v.ValueKind == JsonValueKind.Number
             ? v.GetInt32()

@@ -26,9 +26,24 @@ public sealed partial class RepositoryDeployFilesTests(BicepWorkspace workspace)
         var givenNames = given.RootElement.GetProperty("parameters").EnumerateObject().Select(p => p.Name).ToHashSet();
         var declared = workspace.CompiledTemplate().RootElement.GetProperty("parameters").EnumerateObject().ToList();
         var required = declared.Where(p => !p.Value.TryGetProperty("defaultValue", out _)).Select(p => p.Name).ToList();
-        Assert.Contains("postgresAdminPassword", required);
+        // each environment decides on private networking; nothing asks for a database password any more
+        Assert.Contains("privateNetworking", required);
+        Assert.DoesNotContain(declared, d => d.Name.StartsWith("postgresAdmin", StringComparison.Ordinal));
         Assert.All(required, r => Assert.Contains(r, givenNames));
         Assert.All(givenNames, g => Assert.Contains(g, declared.Select(d => d.Name)));
+    }
+
+    [Fact]
+    public void DeployFiles_AskForNoDatabasePassword()
+    {
+        // PostgreSQL takes Entra sign-ins only: a POSTGRES_ADMIN_PASSWORD anywhere would be a secret with no use
+        var files = new[] { "azure.yaml", "azure-pipelines.yml" }.Select(f => Path.Combine(Root, f))
+            .Concat(Directory.EnumerateFiles(Path.Combine(Root, "deploy", "azure-pipelines")))
+            .Concat(Directory.EnumerateFiles(Path.Combine(Root, "bicep"), "*", SearchOption.AllDirectories));
+        foreach (var file in files)
+        {
+            Assert.DoesNotContain("POSTGRES_ADMIN_PASSWORD", File.ReadAllText(file), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -21,6 +21,15 @@ param identityId string
 @description('Client id of that identity, for identity-based connections.')
 param identityClientId string
 
+@description('Principal (object) id of that identity: the Redis user name under Entra ID.')
+param identityPrincipalId string
+
+@description('Name of that identity: its PostgreSQL role and user name.')
+param identityName string
+
+@description('Integration subnet (delegated to Microsoft.App/environments) when private networking is on; empty for none.')
+param virtualNetworkSubnetId string = ''
+
 @description('Storage account for AzureWebJobsStorage (Durable Task) and Recon\'s queues.')
 param storageAccountName string
 
@@ -39,8 +48,8 @@ param applicationInsightsConnectionString string
 @description('Key Vault URI, for Key Vault references.')
 param keyVaultUri string
 
-@description('Upper bound on instances; see the connection budget in main.bicep.')
-@minValue(1)
+@description('Upper bound on instances; see the connection budget in main.bicep (40: the lowest value Flex Consumption accepts in every region).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -55,15 +64,42 @@ param instanceMemoryMB int = 2048
 @description('Durable Task maxConcurrentActivityFunctions per instance, set here so it overrides host.json in Azure.')
 param maxConcurrentActivityFunctions int
 
-@description('In-process database bulkhead and Npgsql pool size per instance.')
-param databaseMaxConcurrentOperations int
+@description('Database connections one activity holds at most (the connection budget).')
+param dbConnectionsPerActivity int
 
-@description('Key Vault secret names: the database and Redis secrets plus the provider secrets.')
+@description('PgBouncer max_client_conn (the connection budget the app checks at start).')
+param pgBouncerMaxClientConn int
+
+@description('PgBouncer default_pool_size (the connection budget the app checks at start).')
+param pgBouncerDefaultPoolSize int
+
+@description('PostgreSQL host name; the app connects through PgBouncer on it.')
+param postgresHost string
+
+@description('PgBouncer port.')
+param pgBouncerPort int
+
+@description('Application database.')
+param postgresDatabase string
+
+@description('Managed Redis host name.')
+param redisHost string
+
+@description('Managed Redis database port.')
+param redisPort int
+
+@description('App setting name -> Key Vault secret name, for the provider secrets.')
 param secretNames object
+
+@description('Plain provider settings (the banks\' base URLs), app setting name -> value.')
+param providerSettings object = {}
 
 // Key Vault references only: the value in the app setting is a pointer, the secret stays in the vault and is read
 // with the user-assigned identity (keyVaultReferenceIdentity below).
 var kvRef = map(items(secretNames), s => { key: s.key, value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${s.value}/)' })
+
+// The per-instance share of the connection budget: the in-process bulkhead and the Npgsql pool size.
+var databaseMaxConcurrentOperations = maxConcurrentActivityFunctions * dbConnectionsPerActivity
 
 var plainSettings = {
   // Durable Task and the Functions host reach storage with the managed identity; there is no connection string.
@@ -76,7 +112,20 @@ var plainSettings = {
   AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions: string(maxConcurrentActivityFunctions)
   Recon__Database__MaxConcurrentOperations: string(databaseMaxConcurrentOperations)
   Recon__Storage__QueueServiceUri: storageQueueEndpoint
-  Recon__Storage__ClientId: identityClientId
+  // The identity every Entra sign-in uses: storage and Key Vault by client id; PostgreSQL by name (below); Redis by
+  // principal id, which is its user name there.
+  Recon__Identity__ClientId: identityClientId
+  Recon__Identity__PrincipalId: identityPrincipalId
+  // No password in either: the app asks Entra ID for a token for the identity and presents it as the password.
+  // Through PgBouncer in transaction mode: no auto-prepare, no reset on close (README, "Configuration").
+  Recon__Database__ConnectionString: 'Host=${postgresHost};Port=${pgBouncerPort};Database=${postgresDatabase};Username=${identityName};SSL Mode=Require;Max Auto Prepare=0;No Reset On Close=true;Maximum Pool Size=${databaseMaxConcurrentOperations}'
+  Recon__Redis__Configuration: '${redisHost}:${redisPort},ssl=True,abortConnect=False'
+  // The connection budget as deployed; the app refuses to start when it does not fit (Recon.Core ConnectionBudget).
+  Recon__ConnectionBudget__MaxInstances: string(maximumInstanceCount)
+  Recon__ConnectionBudget__MaxConcurrentActivities: string(maxConcurrentActivityFunctions)
+  Recon__ConnectionBudget__ConnectionsPerActivity: string(dbConnectionsPerActivity)
+  Recon__ConnectionBudget__PgBouncerMaxClientConnections: string(pgBouncerMaxClientConn)
+  Recon__ConnectionBudget__PgBouncerDefaultPoolSize: string(pgBouncerDefaultPoolSize)
 }
 
 var secretSettings = toObject(kvRef, e => e.key, e => e.value)
@@ -110,6 +159,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // Flex Consumption VNet integration: outbound traffic (PostgreSQL, Redis, storage, Key Vault references) leaves
+    // through this subnet and reaches the services' private endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -138,7 +190,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 
   resource settings 'config' = {
     name: 'appsettings'
-    properties: union(plainSettings, secretSettings)
+    properties: union(plainSettings, providerSettings, secretSettings)
   }
 }
 

@@ -1,4 +1,5 @@
-// Key Vault with RBAC: the Function App reads these secrets only through Key Vault references in its app settings.
+// Key Vault with RBAC: the provider secrets, which the Function App reads only through Key Vault references in its app
+// settings. PostgreSQL and Redis need none: the app signs in to both with its identity.
 // Provider secrets are written only when a value is given, so a later deployment without them (the pipeline on a
 // branch without the variable group, or `azd provision` again) does not blank what is already stored.
 @description('Name of the vault (3-24 characters).')
@@ -35,27 +36,8 @@ param bankACredential string = ''
 @secure()
 param bankBCredential string = ''
 
-@description('PostgreSQL host name.')
-param postgresHost string
-
-@description('PgBouncer port on the server.')
-param pgBouncerPort int
-
-@description('Application database.')
-param postgresDatabase string
-
-@description('PostgreSQL login.')
-param postgresLogin string
-
-@description('PostgreSQL password.')
-@secure()
-param postgresPassword string
-
-@description('Npgsql pool size per instance: the connection budget share of one instance.')
-param npgsqlMaxPoolSize int
-
-@description('Azure Cache for Redis whose access key goes into the Redis configuration secret.')
-param redisName string
+@description('Private networking: no public endpoint; the app resolves its Key Vault references through the private endpoint.')
+param privateNetworking bool
 
 var providerSecrets = [
   { name: 'stripe-api-key', value: stripeApiKey }
@@ -64,10 +46,6 @@ var providerSecrets = [
   { name: 'bank-a-credential', value: bankACredential }
   { name: 'bank-b-credential', value: bankBCredential }
 ]
-
-resource redis 'Microsoft.Cache/redis@2024-11-01' existing = {
-  name: redisName
-}
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -83,7 +61,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: enablePurgeProtection ? true : null
-    publicNetworkAccess: 'Enabled'
+    // Secrets written by this template go through Resource Manager (the control plane), which public-access rules
+    // do not affect; only data-plane reads (the app's Key Vault references) need the private endpoint.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
+      bypass: 'AzureServices'
+    }
   }
 }
 
@@ -97,26 +81,6 @@ resource providerSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [
   }
 ]
 
-// Through PgBouncer (6432) in transaction mode: no auto-prepare, no reset on close (README, "Configuration").
-resource databaseSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'database-connection-string'
-  properties: {
-    value: 'Host=${postgresHost};Port=${pgBouncerPort};Database=${postgresDatabase};Username=${postgresLogin};Password=${postgresPassword};SSL Mode=Require;Max Auto Prepare=0;No Reset On Close=true;Maximum Pool Size=${npgsqlMaxPoolSize}'
-  }
-}
-
-resource redisSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'redis-configuration'
-  properties: {
-    value: '${redis.properties.hostName}:${redis.properties.sslPort},password=${redis.listKeys().primaryKey},ssl=True,abortConnect=False'
-  }
-}
-
 output id string = vault.id
 output name string = vault.name
 output vaultUri string = vault.properties.vaultUri
-// Secret names, for the Key Vault references in the app settings (names only, never values).
-output databaseSecretName string = databaseSecret.name
-output redisSecretName string = redisSecret.name

@@ -10,12 +10,32 @@ param location string
 @description('Tags applied to the server.')
 param tags object
 
-@description('Administrator login (not a secret; the password is).')
-param administratorLogin string
+@description('Name of the app\'s user-assigned identity: the Entra administrator\'s principal name, which is also the PostgreSQL role and the user name in the app\'s connection string.')
+param appIdentityName string
 
-@description('Administrator password; also written to Key Vault as part of the connection string.')
-@secure()
-param administratorPassword string
+@description('Principal (object) id of that identity.')
+param appPrincipalId string
+
+@description('Optional second Entra administrator, a person or group for migrations and troubleshooting (azd: AZURE_PRINCIPAL_ID); empty for none.')
+param adminPrincipalId string = ''
+
+@description('Its principal type.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param adminPrincipalType string = 'User'
+
+@description('Its PostgreSQL role name, the user name it signs in with (a user\'s UPN, say); empty uses the object id.')
+param adminPrincipalName string = ''
+
+@description('Public network access: Disabled when private networking is on (the app then connects through the private endpoint).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
 
 @description('Compute size. The built-in PgBouncer needs General Purpose or Memory Optimized, not Burstable.')
 param skuName string = 'Standard_D2ds_v5'
@@ -55,11 +75,12 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   }
   properties: {
     version: '16'
-    administratorLogin: administratorLogin
-    administratorLoginPassword: administratorPassword
+    // Entra ID only: no password exists anywhere (the app presents a token for its identity as the password, and
+    // the built-in PgBouncer passes Entra sign-ins through).
     authConfig: {
-      passwordAuth: 'Enabled'
-      activeDirectoryAuth: 'Disabled'
+      activeDirectoryAuth: 'Enabled'
+      passwordAuth: 'Disabled'
+      tenantId: tenant().tenantId
     }
     storage: {
       storageSizeGB: storageSizeGB
@@ -73,7 +94,7 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
       mode: 'Disabled'
     }
     network: {
-      publicNetworkAccess: 'Enabled'
+      publicNetworkAccess: publicNetworkAccess
     }
   }
 
@@ -84,18 +105,53 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
       collation: 'en_US.utf8'
     }
   }
+}
 
-  // Flex Consumption apps without a virtual network reach the server from Azure's outbound addresses.
-  resource allowAzure 'firewallRules' = {
-    name: 'AllowAllAzureServicesAndResourcesWithinAzureIps'
-    properties: {
-      startIpAddress: '0.0.0.0'
-      endIpAddress: '0.0.0.0'
-    }
+// The app's identity is an Entra administrator: it signs in as the role named after the identity, with a token as the
+// password. The resource name is the principal's object id.
+resource appAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = {
+  parent: server
+  name: appPrincipalId
+  properties: {
+    principalName: appIdentityName
+    principalType: 'ServicePrincipal'
+    tenantId: tenant().tenantId
   }
 }
 
-// Server parameters. The service refuses concurrent parameter updates, hence batchSize(1).
+// One administrator change at a time: the server refuses concurrent updates, hence the dependsOn.
+resource humanAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = if (!empty(adminPrincipalId)) {
+  parent: server
+  // ARM checks the name even when the condition is false, and an empty last segment fails that check
+  name: empty(adminPrincipalId) ? 'none' : adminPrincipalId
+  properties: {
+    principalName: empty(adminPrincipalName) ? adminPrincipalId : adminPrincipalName
+    principalType: adminPrincipalType
+    tenantId: tenant().tenantId
+  }
+  dependsOn: [
+    appAdmin
+  ]
+}
+
+// Public access only: Flex Consumption apps without a virtual network have no fixed outbound addresses, so the
+// server has to admit Azure's (0.0.0.0 is the service's "Allow Azure services" rule). Sign-in still needs an Entra
+// token for an administrator. With private networking there is no firewall rule at all: public access is disabled
+// and the app comes through the private endpoint.
+resource allowAzure 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = if (publicNetworkAccess == 'Enabled') {
+  parent: server
+  name: 'AllowAllAzureServicesAndResourcesWithinAzureIps'
+  properties: {
+    startIpAddress: '0.0.0.0'
+    endIpAddress: '0.0.0.0'
+  }
+  dependsOn: [
+    humanAdmin
+  ]
+}
+
+// Server parameters. The service refuses concurrent updates, hence batchSize(1) and, before them, the administrators
+// and the firewall rule.
 var serverParameters = [
   { name: 'pgbouncer.enabled', value: 'true' }
   // transaction mode: a server connection is lent for one transaction, so Recon sets Max Auto Prepare=0 and
@@ -116,6 +172,11 @@ resource parameters 'Microsoft.DBforPostgreSQL/flexibleServers/configurations@20
       value: p.value
       source: 'user-override'
     }
+    dependsOn: [
+      appAdmin
+      humanAdmin
+      allowAzure
+    ]
   }
 ]
 

@@ -14,12 +14,15 @@ param tags object
 @description('Blob container the Flex Consumption plan deploys the Functions package from.')
 param deploymentContainerName string
 
-@description('Recon\'s storage queues: ingestion and the two priority lanes (names as in Recon.Core\'s constants).')
+@description('Recon\'s storage queues: ingestion and the two priority lanes (names as in Recon.Core\'s constants), each with its poison queue.')
 param queueNames array = [
   'recon-ingest'
   'recon-high'
   'recon-low'
 ]
+
+@description('Private networking: no public endpoint; the app reaches blob, queue and table through private endpoints.')
+param privateNetworking bool
 
 @description('Replication: LRS in dev, ZRS in prod.')
 @allowed([
@@ -42,9 +45,13 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Private: the app reaches blob, queue and table through its VNet integration and the private endpoints. That
+    // includes the Flex deployment package: azd and AzureFunctionApp@2 publish it to the app's own (public, Entra-
+    // protected) endpoint, and the app stores it in and pulls it from the container below through the VNet, as the
+    // Azure Flex quickstart templates do with public access disabled. Nothing outside the VNet needs this account.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }
@@ -62,8 +69,11 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // Durable Task's Azure Storage backend keeps its control and work-item queues here...
   resource queues 'queueServices' = {
     name: 'default'
+    // <name>-poison: where the Functions host moves a message after maxDequeueCount failed attempts (host.json). The
+    // host creates them on first use, but the alerts watch their depth from the first deployment and the app's
+    // identity needs no right to create queues.
     resource queue 'queues' = [
-      for queueName in queueNames: {
+      for queueName in flatten(map(queueNames, q => [q, '${q}-poison'])): {
         name: queueName
       }
     ]
