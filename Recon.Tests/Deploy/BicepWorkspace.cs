@@ -12,16 +12,28 @@ public sealed class BicepWorkspace : IDisposable
     private readonly Lock _gate = new();
 
     public BicepWorkspace()
-        : this(System.IO.Path.Combine(RepositoryRoot, "bicep"))
-    {
-    }
-
-    /// <summary>A copy of another bicep/ folder (the host contract test can read an older checkout's).</summary>
-    public BicepWorkspace(string bicepFolder)
     {
         Directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"recon-bicep-{Guid.NewGuid():N}");
-        CopyDirectory(bicepFolder, Directory);
+        CopyDirectory(BicepFolder ?? System.IO.Path.Combine(RepositoryRoot, "bicep"), Directory);
     }
+
+    /// <summary>A copy of another bicep/ folder (the host contract test can read an older checkout's); a factory, because
+    /// xunit builds class fixtures through their one public constructor.</summary>
+    public static BicepWorkspace Of(string bicepFolder)
+    {
+        BicepFolder = bicepFolder;
+        try
+        {
+            return new BicepWorkspace();
+        }
+        finally
+        {
+            BicepFolder = null;
+        }
+    }
+
+    [ThreadStatic]
+    private static string? BicepFolder;
 
     public static string RepositoryRoot { get; } = FindRoot();
 

@@ -43,6 +43,12 @@ public sealed partial class HostContractTests : IClassFixture<HostContractTests.
     [MemberData(nameof(Targets))]
     public void FunctionsHost_BuiltWithTheDeployedSettings_PassesItsStartupCheck(string target)
     {
+        if (Environment.GetEnvironmentVariable("RECON_CONTRACT_SETTINGS_OUT") is { Length: > 0 } dump)
+        {
+            // for running the built Recon.Functions.dll by hand with exactly these settings (docs/deploy.md)
+            Directory.CreateDirectory(dump);
+            File.WriteAllLines(Path.Combine(dump, target + ".env"), SettingsOf(target).Select(kv => $"export {kv.Key}='{kv.Value}'"));
+        }
         using var host = BuildFunctionsHost(target);
         // ValidateOnStart: what Host.StartAsync runs before any hosted service (the gRPC worker) starts
         var validator = host.Services.GetRequiredService<IStartupValidator>();
@@ -211,10 +217,11 @@ public sealed partial class HostContractTests : IClassFixture<HostContractTests.
     /// configuration (none of this process's environment).</summary>
     private IHost BuildFunctionsHost(string target)
     {
-        var builder = FunctionsApplication.CreateBuilder([]);
+        var builder = ReconFunctionsApp.ConfigureHost(FunctionsApplication.CreateBuilder([]));
+        // only these settings: not this process's environment, which the worker's defaults add as a source
         ((IConfigurationBuilder)builder.Configuration).Sources.Clear();
         builder.Configuration.AddConfiguration(Configuration(SettingsOf(target)));
-        ReconFunctionsApp.Configure(builder, _inputs.HostJson);
+        ReconFunctionsApp.AddServices(builder, _inputs.HostJson);
         return builder.Build();
     }
 
@@ -227,7 +234,7 @@ public sealed partial class HostContractTests : IClassFixture<HostContractTests.
         public Inputs()
         {
             Root = Environment.GetEnvironmentVariable("RECON_CONTRACT_ROOT") is { Length: > 0 } other ? other : BicepWorkspace.RepositoryRoot;
-            Workspace = new BicepWorkspace(Path.Combine(Root, "bicep"));
+            Workspace = BicepWorkspace.Of(Path.Combine(Root, "bicep"));
         }
 
         public string Root { get; }

@@ -203,10 +203,11 @@ public sealed class HostParityTests
     /// <summary>The Functions app's host as Program.cs builds it, with <paramref name="settings"/> as its only configuration.</summary>
     internal static IHost BuildFunctionsHost(IReadOnlyDictionary<string, string?> settings)
     {
-        var builder = FunctionsApplication.CreateBuilder([]);
+        var builder = ReconFunctionsApp.ConfigureHost(FunctionsApplication.CreateBuilder([]));
+        // only these settings: not this process's environment, which the worker's defaults add as a source
         ((IConfigurationBuilder)builder.Configuration).Sources.Clear();
         builder.Configuration.AddInMemoryCollection(settings);
-        ReconFunctionsApp.Configure(builder, Path.Combine(AppContext.BaseDirectory, "no-host.json"));
+        ReconFunctionsApp.AddServices(builder, Path.Combine(AppContext.BaseDirectory, "no-host.json"));
         return builder.Build();
     }
 
