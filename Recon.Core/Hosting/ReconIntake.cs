@@ -83,12 +83,11 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
             return new HostReply(HttpStatusCode.NotFound, new { error = $"no run '{Truncate(runId, 80)}'" });
         }
         var rows = await batches.ListAsync(runId, cancellationToken).ConfigureAwait(false);
-        using var output = view.SerializedOutput is null ? null : JsonDocument.Parse(view.SerializedOutput);
         return new HostReply(HttpStatusCode.OK, new
         {
             id = runId,
             runtimeStatus = view.Status,
-            output = output?.RootElement.Clone(),
+            output = OutputOf(view.SerializedOutput),
             batches = rows.GroupBy(b => b.Status).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
             late = rows.Count(b => b.Late),
             total = rows.Count,
@@ -139,6 +138,28 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
             await poison.SendMessageAsync(text, cancellationToken).ConfigureAwait(false);
         }
         return new IngestOutcome(null, false, reason);
+    }
+
+    /// <summary>
+    /// A run's output as JSON: the orchestration's JSON result, or — for a failed run on the Azure Storage backend, whose
+    /// output is the failure as plain text ("TaskFailedException: Task 'PlanIngestActivity' (#0) failed …") — that text as a
+    /// JSON string, so a failed run is reported, not answered with a 500.
+    /// </summary>
+    public static JsonElement? OutputOf(string? serializedOutput)
+    {
+        if (serializedOutput is null)
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(serializedOutput);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(serializedOutput);
+        }
     }
 
     /// <summary>The request in <paramref name="text"/>, or every problem with it ("field: reason").</summary>

@@ -25,8 +25,8 @@ public sealed class DurableHostScenarioTests(DurableHostScenarioTests.Host host)
     /// <summary>
     /// A difference of the backends, not of Recon's code: a failed orchestration's state on Azure Storage has no failure
     /// details, and its output is the failure as plain text, not JSON (the gRPC client Functions uses reports failure
-    /// details). Whatever reads a DTFx state's output as JSON must expect this for a failed run — Recon.Worker's
-    /// GET /api/reconciliations/{runId} parses it with JsonDocument.Parse.
+    /// details). Whatever reads a DTFx state's output as JSON must expect this for a failed run: the status view
+    /// (<see cref="Core.Hosting.ReconIntake.OutputOf"/>) reports it as a JSON string.
     /// </summary>
     [Fact]
     public async Task FailedOrchestration_StateOutput_IsPlainTextNotJson()
@@ -42,6 +42,9 @@ public sealed class DurableHostScenarioTests(DurableHostScenarioTests.Host host)
         Assert.Null(state.FailureDetails);
         Assert.Equal("Microsoft.DurableTask.TaskFailedException: Task 'PlanIngestActivity' (#0) failed with an unhandled exception: database down", state.Output);
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => System.Text.Json.JsonDocument.Parse(state.Output));
+        var reported = Core.Hosting.ReconIntake.OutputOf(state.Output);
+        Assert.Equal(System.Text.Json.JsonValueKind.String, reported!.Value.ValueKind);
+        Assert.Equal(state.Output, reported.Value.GetString());
     }
 
     /// <summary>One task hub for the class (the first orchestration on a new hub waits for its partition lease).</summary>
