@@ -33,6 +33,12 @@ public static class WorkerApp
         // loopback only: the worker's HTTP surface is for this machine (the CLI and tests)
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning).AddFilter("Microsoft.DurableTask", LogLevel.Warning).AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Azure", LogLevel.Warning);
+        // as Recon.Functions: a registration that cannot be built stops the worker at start (any environment, not only Development)
+        builder.Host.UseDefaultServiceProvider(o =>
+        {
+            o.ValidateOnBuild = true;
+            o.ValidateScopes = true;
+        });
         // a clean shutdown lets running activities finish (they are bounded by the 10 s provider timeout)
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         AddPipeline(builder.Services, builder.Configuration);
