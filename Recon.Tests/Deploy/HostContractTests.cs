@@ -207,7 +207,7 @@ public sealed partial class HostContractTests : IClassFixture<HostContractTests.
             using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_inputs.Root, "Recon.Functions", SampleSettings)));
             return doc.RootElement.GetProperty("Values").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
         }
-        return ArmSettingValues.Resolve(_inputs.Workspace.Snapshot(target).AppSettings());
+        return ArmExpression.Resolve(_inputs.Workspace.Snapshot(target).AppSettings());
     }
 
     private static IConfiguration Configuration(IReadOnlyDictionary<string, string> settings)
