@@ -82,8 +82,8 @@ public sealed class PipelineFunctions(ReconIntake intake, PoisonQueueProbe poiso
         => Run<PlanIngestActivity, ReconciliationRequest, IngestPlan>(context, input);
 
     [Function(nameof(EnqueueBatchesActivity))]
-    public static Task<int> EnqueueBatches([ActivityTrigger] BatchWork[] input, FunctionContext context)
-        => Run<EnqueueBatchesActivity, IReadOnlyList<BatchWork>, int>(context, input);
+    public static Task<int> EnqueueBatches([ActivityTrigger] BatchWork[] input, [DurableClient] DurableTaskClient client, FunctionContext context)
+        => Run<EnqueueBatchesActivity, IReadOnlyList<BatchWork>, int>(context, input, new DurableClientStarter(client));
 
     [Function(nameof(DispatchBatchesActivity))]
     public static Task<DispatchResult> DispatchBatches([ActivityTrigger] DispatchRequest input, [DurableClient] DurableTaskClient client, FunctionContext context)

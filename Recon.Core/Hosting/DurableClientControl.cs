@@ -48,4 +48,7 @@ public sealed class DurableClientControl(DurableTaskClient client) : IOrchestrat
 
     public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken)
         => _client.TerminateInstanceAsync(instanceId, reason, cancellationToken);
+
+    public Task RaiseEventAsync(string instanceId, string eventName, string payload, CancellationToken cancellationToken)
+        => _client.RaiseEventAsync(instanceId, eventName, payload, cancellationToken);
 }

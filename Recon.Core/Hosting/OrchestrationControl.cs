@@ -29,4 +29,7 @@ public interface IOrchestrationControl
 
     /// <summary>Asks the instance to end (a terminate message, applied at its next episode).</summary>
     Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken);
+
+    /// <summary>Sends the instance an external event.</summary>
+    Task RaiseEventAsync(string instanceId, string eventName, string payload, CancellationToken cancellationToken);
 }

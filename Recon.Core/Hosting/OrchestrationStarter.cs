@@ -68,6 +68,10 @@ public class OrchestrationStarter(IOrchestrationControl control) : IBatchStarter
     public Task<bool> StartReplacingAsync(string orchestrator, string instanceId, object input, OrchestrationView? found, CancellationToken cancellationToken = default)
         => Control.ScheduleAsync(orchestrator, instanceId, input, found, cancellationToken);
 
+    /// <inheritdoc />
+    public Task NotifyDispatcherAsync(CancellationToken cancellationToken)
+        => Control.RaiseEventAsync(DispatcherOrchestrator.InstanceId, DispatcherOrchestrator.WorkEvent, "", cancellationToken);
+
     /// <summary>Ends an instance.</summary>
     public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken = default)
         => Control.TerminateAsync(instanceId, reason, cancellationToken);

@@ -223,6 +223,14 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
             return (r.GetInt32(0), r.GetInt32(1));
         }, cancellationToken);
 
+    /// <summary>Batches not yet done or failed (queued, running, late): while there are any, the dispatcher keeps polling.</summary>
+    public Task<long> CountUnfinishedAsync(CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("select count(*) from batches where status not in ('done', 'failed')", c);
+            return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }, cancellationToken);
+
     /// <summary>Every batch of a run (or of all runs when <paramref name="runId"/> is null), oldest first.</summary>
     public Task<IReadOnlyList<BatchRow>> ListAsync(string? runId, CancellationToken cancellationToken = default)
         => bulkhead.RunAsync<IReadOnlyList<BatchRow>>(async (c, ct) =>

@@ -33,7 +33,8 @@ public sealed class PlanIngestActivity(BatchStore batches, IBatchValuation valua
 
 /// <summary>Records batches as queued and puts those still queued on recon-high / recon-low (idempotent: a batch
 /// already running or finished is not enqueued again; a repeated message is absorbed by the instance id).</summary>
-public sealed class EnqueueBatchesActivity(BatchStore batches, IBatchQueue queue) : TaskActivity<IReadOnlyList<BatchWork>, int>
+public sealed class EnqueueBatchesActivity(BatchStore batches, IBatchQueue queue, IBatchStarter starter, ILogger<EnqueueBatchesActivity> logger)
+    : TaskActivity<IReadOnlyList<BatchWork>, int>
 {
     public override async Task<int> RunAsync(TaskActivityContext context, IReadOnlyList<BatchWork> input)
     {
@@ -42,6 +43,19 @@ public sealed class EnqueueBatchesActivity(BatchStore batches, IBatchQueue queue
         foreach (var batch in toEnqueue)
         {
             await queue.EnqueueAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        }
+        if (toEnqueue.Count > 0)
+        {
+            try
+            {
+                // after the messages are on the queue: a dispatcher woken by this finds them
+                await starter.NotifyDispatcherAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // the work is queued either way: an idle dispatcher finds it at its next look (IdleWaitSeconds at most)
+                logger.LogWarning(ex, "Could not signal the dispatcher after queueing {Count} batches; it finds them at its next look", toEnqueue.Count);
+            }
         }
         return toEnqueue.Count;
     }
@@ -120,7 +134,11 @@ public sealed class DispatchBatchesActivity(BatchStore batches, IBatchQueue queu
         {
             requeued += await ReviveLongRunningAsync(TimeSpan.FromSeconds(input.StalledAfterSeconds), input.MaxRevivals).ConfigureAwait(false);
         }
-        return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow, requeued);
+        // idle only when the database agrees: a queued row without a message (stranded) or a batch still running keeps
+        // the dispatcher polling until it is requeued or done
+        var idle = started == 0 && requeued == 0 && high + low == 0 && queuedHigh + queuedLow == 0
+            && await batches.CountUnfinishedAsync().ConfigureAwait(false) == 0;
+        return new DispatchResult(started, duplicates, poisoned, high, low, queuedHigh, queuedLow, requeued, idle);
     }
 
     /// <summary>

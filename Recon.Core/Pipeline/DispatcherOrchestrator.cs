@@ -4,7 +4,9 @@ namespace Recon.Core.Pipeline;
 
 /// <summary>
 /// The eternal dispatcher: each round pulls batches (high first) into the free in-flight slots and starts one
-/// ReconcileBatch per batch, then continues as new, so its history never holds more than one round.
+/// ReconcileBatch per batch, then continues as new, so its history never holds more than one round. With no work at all
+/// it waits for an enqueue's <see cref="WorkEvent"/> (at most <see cref="DispatcherSettings.IdleWaitSeconds"/>) instead
+/// of polling.
 /// </summary>
 /// <remarks>
 /// It does not wait for the batches it starts (no fan-in): a slot frees the moment any batch ends, and the next
@@ -15,6 +17,9 @@ public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, l
 {
     /// <summary>The one dispatcher instance per task hub.</summary>
     public const string InstanceId = "recon-dispatcher";
+
+    /// <summary>The external event every enqueue raises, so an idle dispatcher starts at once instead of polling.</summary>
+    public const string WorkEvent = "work";
 
     public override async Task<long> RunAsync(TaskOrchestrationContext context, DispatcherState input)
     {
@@ -44,8 +49,37 @@ public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, l
         }
 
         var next = state with { MaxInFlight = ConcurrencyScaler.Next(state.MaxInFlight, result.Queued, state.Settings), Rounds = state.Rounds + 1 };
+        if (result.Idle)
+        {
+            // Nothing to do: wait for an enqueue's "work" signal rather than poll (a round a second kept the worker and the
+            // storage service busy forever, and on Azure billed executions around the clock). The wait is bounded so the
+            // dispatcher still checkpoints well inside the watch's stalled period, and the round after it looks for
+            // stranded work once more. A signal that arrived during this round is already buffered: the wait returns at
+            // once. Events that arrive after the wait are carried into the next execution.
+            var waitSeconds = Math.Clamp(state.Settings.IdleWaitSeconds, 1, Math.Max(1, state.Settings.StalledAfterSeconds / 2));
+            using var timeout = new CancellationTokenSource();
+            var timer = context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(waitSeconds), timeout.Token);
+            var work = context.WaitForExternalEvent<string>(WorkEvent);
+            if (await Task.WhenAny(work, timer) == work)
+            {
+                // synchronous: CancelAsync would run the timer's cancellation on another thread, outside the orchestration's
+                // single-threaded episode (seen: the DTFx shim never finished the episode)
+#pragma warning disable CA1849
+                timeout.Cancel();
+#pragma warning restore CA1849
+                next = next with { WokenByWork = next.WokenByWork + 1 };
+            }
+            else
+            {
+                next = next with { WokenByTimer = next.WokenByTimer + 1 };
+            }
+            context.ContinueAsNew(next, preserveUnprocessedEvents: true);
+            return next.Rounds;
+        }
         var inFlight = result.InFlightHigh + result.InFlightLow;
         // Go straight on while it is making progress with slots to spare; otherwise poll again after a whole second.
+        // Signals that arrive meanwhile are not carried over (they would be re-sent with every execution): the next round
+        // polls anyway, and any enqueue that signalled happened before it.
         var busy = result.Started > 0 && result.Queued > 0 && inFlight < state.MaxInFlight;
         if (!busy)
         {

@@ -19,8 +19,11 @@ public sealed record IngestPlan(string RunId, IReadOnlyList<BatchWork> Batches, 
 /// <param name="MaxRevivals">Restarts a batch gets before it is marked failed with the reason.</param>
 public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0, int StalledAfterSeconds = 0, int MaxRevivals = 5);
 
-/// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again.</summary>
-public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow, int Requeued = 0)
+/// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again;
+/// <paramref name="Idle"/>: nothing was queued, in flight, started or unfinished in the database — the dispatcher may
+/// wait for work instead of polling.</summary>
+public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow, int Requeued = 0,
+    bool Idle = false)
 {
     public long Queued => QueuedHigh + QueuedLow;
 }
@@ -31,7 +34,10 @@ public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, i
 /// <param name="Rounds">Rounds since the dispatcher was created (for status only).</param>
 /// <param name="FailedRounds">Rounds whose dispatch activity failed (the dispatcher backed off and went on).</param>
 /// <param name="LastError">The last failed round's error, for status.</param>
-public sealed record DispatcherState(int MaxInFlight, DispatcherSettings Settings, long Rounds = 0, long FailedRounds = 0, string? LastError = null);
+/// <param name="WokenByWork">Idle waits ended by a "work" signal (an enqueue), for status and tests.</param>
+/// <param name="WokenByTimer">Idle waits that ran out (<see cref="DispatcherSettings.IdleWaitSeconds"/>).</param>
+public sealed record DispatcherState(int MaxInFlight, DispatcherSettings Settings, long Rounds = 0, long FailedRounds = 0, string? LastError = null,
+    long WokenByWork = 0, long WokenByTimer = 0);
 
 /// <summary>How the dispatcher scales (section <c>Recon:Dispatcher</c>).</summary>
 public sealed record DispatcherSettings
@@ -54,8 +60,17 @@ public sealed record DispatcherSettings
     /// <summary>Slots only high batches may take: a high batch never waits for a slow low one to finish.</summary>
     public int ReservedForHigh { get; init; } = 2;
 
-    /// <summary>Whole seconds between polls of empty queues (durable timers are whole seconds on Azure Storage).</summary>
+    /// <summary>Whole seconds between polls while batches are in flight or queued (durable timers are whole seconds on
+    /// Azure Storage).</summary>
     public int IdlePollSeconds { get; init; } = 1;
+
+    /// <summary>
+    /// With nothing queued, in flight or unfinished, the dispatcher stops polling and waits for a "work" signal (sent by
+    /// every enqueue) for at most this long, then looks once more. 60 s: one round a minute when idle instead of one a
+    /// second, and below <see cref="StalledAfterSeconds"/>, so an idle dispatcher still checkpoints often enough not to be
+    /// taken for a stuck one by the watch (the orchestrator caps it at half of that).
+    /// </summary>
+    public int IdleWaitSeconds { get; init; } = 60;
 
     /// <summary>Whole seconds to wait after a round whose dispatch activity failed, before polling again.</summary>
     public int FailedRoundBackoffSeconds { get; init; } = 5;

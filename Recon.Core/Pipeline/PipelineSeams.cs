@@ -40,6 +40,10 @@ public interface IBatchStarter
     /// when none is alive (only if <paramref name="mayStart"/>), ends one that has stopped checkpointing, leaves the rest.
     /// </summary>
     Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken);
+
+    /// <summary>Tells the dispatcher there is work (its <see cref="DispatcherOrchestrator.WorkEvent"/>), so an idle one
+    /// starts a round at once.</summary>
+    Task NotifyDispatcherAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>What <see cref="IBatchStarter.ReviveAsync"/> found and did.</summary>

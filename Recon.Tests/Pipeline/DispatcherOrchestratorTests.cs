@@ -21,6 +21,53 @@ public sealed class DispatcherOrchestratorTests
     }
 
     [Fact]
+    public async Task RunAsync_NothingAnywhere_WaitsForTheWorkSignalInsteadOfPolling_AndStartsARoundWhenItComes()
+    {
+        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(0, 0, 0, 0, 0, 0, 0, Idle: true));
+
+        var run = new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+        Assert.False(run.IsCompleted);
+        Assert.Equal([DispatcherOrchestrator.WorkEvent], ctx.AwaitedEvents);
+        Assert.Equal(Start.AddSeconds(60), ctx.WindowFireAt);
+        ctx.Event.SetResult("");
+        await run;
+
+        Assert.Empty(ctx.Timers);
+        Assert.True(ctx.Window.Task.IsCanceled, "the bounding timer is cancelled once the signal came");
+        var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
+        Assert.Equal((1L, 0L, 1L), (next.WokenByWork, next.WokenByTimer, next.Rounds));
+        Assert.True(ctx.PreservedEvents, "signals that came after the wait are carried into the next execution");
+    }
+
+    [Fact]
+    public async Task RunAsync_NothingAnywhere_NoSignal_LooksAgainAfterTheIdleWait_CappedBelowTheStalledPeriod()
+    {
+        var settings = new DispatcherSettings { IdleWaitSeconds = 600, StalledAfterSeconds = 120 };
+        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(0, 0, 0, 0, 0, 0, 0, Idle: true));
+
+        var run = new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, settings));
+        // capped at half the watch's stalled period, so an idle dispatcher is never taken for a stuck one
+        Assert.Equal(Start.AddSeconds(60), ctx.WindowFireAt);
+        ctx.Window.SetResult();
+        await run;
+
+        var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
+        Assert.Equal((0L, 1L), (next.WokenByWork, next.WokenByTimer));
+    }
+
+    [Fact]
+    public async Task RunAsync_QueuesEmptyButBatchesStillRunning_PollsAndDropsSignals()
+    {
+        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(0, 0, 0, 1, 0, 0, 0, Idle: false));
+
+        await new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+
+        Assert.Equal([TimeSpan.FromSeconds(1)], ctx.Timers);
+        Assert.Empty(ctx.AwaitedEvents);
+        Assert.False(ctx.PreservedEvents);
+    }
+
+    [Fact]
     public async Task RunAsync_DeepQueue_ScalesUpAndGoesStraightOn()
     {
         var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(4, 0, 0, 1, 3, 600, 900));

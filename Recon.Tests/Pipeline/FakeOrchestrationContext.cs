@@ -32,8 +32,25 @@ internal sealed class FakeOrchestrationContext
                 return Task.CompletedTask;
             });
         Mock.Setup(c => c.ContinueAsNew(It.IsAny<object?>(), It.IsAny<bool>()))
-            .Callback((object? input, bool _) => ContinuedWith = input);
+            .Callback((object? input, bool preserve) =>
+            {
+                ContinuedWith = input;
+                PreservedEvents = preserve;
+            });
+        Mock.Setup(c => c.WaitForExternalEvent<string>(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .Returns((string name, CancellationToken _) =>
+            {
+                AwaitedEvents.Add(name);
+                return Event.Task;
+            });
     }
+
+    /// <summary>The external event the orchestration waits for: the test raises it (or never does).</summary>
+    public TaskCompletionSource<string> Event { get; } = new(TaskCreationOptions.None);
+
+    public List<string> AwaitedEvents { get; } = [];
+
+    public bool? PreservedEvents { get; private set; }
 
     public Mock<TaskOrchestrationContext> Mock { get; }
 

@@ -47,6 +47,14 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
             var answer = Answers.Count > 0 ? Answers.Dequeue() : new Revival(LivenessAction.Leave, "Running", Done: false);
             return Task.FromResult(answer with { Done = answer.Done && (mayStart || answer.Action != LivenessAction.Start) });
         }
+
+        public int Signals { get; private set; }
+
+        public Task NotifyDispatcherAsync(CancellationToken cancellationToken)
+        {
+            Signals++;
+            return Task.CompletedTask;
+        }
     }
 
     [Fact]

@@ -44,4 +44,7 @@ public sealed class HubControl(DurableHost host) : IOrchestrationControl
 
     public Task TerminateAsync(string instanceId, string reason, CancellationToken cancellationToken)
         => host.Client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+
+    public Task RaiseEventAsync(string instanceId, string eventName, string payload, CancellationToken cancellationToken)
+        => host.Client.RaiseEventAsync(new OrchestrationInstance { InstanceId = instanceId }, eventName, payload);
 }
