@@ -16,7 +16,7 @@ namespace Recon.Cli;
 /// </summary>
 internal static class DemoCommand
 {
-    private const string Usage = "recon demo [--seed N] [--size N] [--page-size N] [--timeout-seconds N] [--worker URL]";
+    private const string Usage = "recon demo [--seed N] [--size N] [--page-size N] [--timeout-seconds N] [--worker URL] [--idle-seconds N]";
 
     /// <summary>How often progress is read; a line is printed when the counts change, and at least every 15 s.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
@@ -25,7 +25,7 @@ internal static class DemoCommand
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        var a = new CliArgs(args, Usage, "--seed", "--size", "--page-size", "--timeout-seconds", "--worker");
+        var a = new CliArgs(args, Usage, "--seed", "--size", "--page-size", "--timeout-seconds", "--worker", "--idle-seconds");
         var seed = a.Int("--seed", 42, 0, int.MaxValue);
         // 3,000 events: about 1,500 Stripe charges with their payouts and refunds, 600 bank A and 450 bank B lines, 450
         // card transactions over two weeks — about a hundred batches, a minute or two here, every path exercised
@@ -33,6 +33,8 @@ internal static class DemoCommand
         var pageSize = a.Int("--page-size", 50, 1, ReconciliationRequests.MaxPageSize);
         var timeout = TimeSpan.FromSeconds(a.Int("--timeout-seconds", 900, 10, 86_400));
         var worker = PipelineCli.WorkerUrl(configuration, a.Get("--worker"));
+        // after the last batch, the stack's CPU with nothing to do (0: skip)
+        var idleSeconds = a.Int("--idle-seconds", 30, 0, 3_600);
         var sandboxUrl = configuration["Recon:Sandbox:Url"];
         var adminKey = configuration["Recon:Sandbox:AdminKey"];
         if (string.IsNullOrEmpty(sandboxUrl) || string.IsNullOrEmpty(adminKey))
@@ -122,6 +124,14 @@ internal static class DemoCommand
         foreach (var wrong in comparison.WrongExamples)
         {
             Console.WriteLine($"  wrong: {wrong}");
+        }
+        if (idleSeconds > 0)
+        {
+            var idle = await StackCpu.MeasureAsync(configuration["RECON_STACK_DIR"], TimeSpan.FromSeconds(idleSeconds)).ConfigureAwait(false);
+            Console.WriteLine(idle.Count == 0
+                ? "idle CPU of the stack: not measured (RECON_STACK_DIR is not set or this is not Linux)"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"idle CPU of the stack over {idleSeconds} s after the last batch: {idle.Sum(p => p.PercentOfCore):0.0}% of a core ({string.Join(", ", idle.Select(p => $"{p.Name} {p.PercentOfCore:0.0}%"))})"));
         }
         var failed = counts.Count(BatchStatuses.Failed);
         if (failed > 0)
