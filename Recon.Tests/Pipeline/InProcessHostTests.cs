@@ -109,6 +109,9 @@ public sealed class InProcessHostTests(InProcessHostTests.Hosts hosts) : IClassF
                 {
                     // its own default is a random port in 30000-40000, where the local stack's Azurite may listen
                     Port = FreePort(),
+                    // its gRPC sidecar logs every request at Information (hundreds of lines per run in the CI output);
+                    // the scenarios assert what matters
+                    LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
                     ConfigureServices = services =>
                     {
                         services.AddSingleton(book);
