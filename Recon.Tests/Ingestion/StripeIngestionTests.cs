@@ -38,7 +38,7 @@ public sealed class StripeIngestionTests : IAsyncLifetime
         const int perDay = 300, days = 4;
         await admin.LoadStripeAsync("balance_transaction", Enumerable.Range(0, days * perDay).Select(i => BalanceTransaction(i, Day0.AddDays(i / perDay))));
         // low enough that four concurrent pagers collide: 429s must happen and each must be handled
-        await admin.SetBehaviorAsync(new SandboxBehavior { StripeGlobalPerSecond = 3, StripePerEndpointPerSecond = 2, RetryAfterSeconds = 1 });
+        await admin.SetBehaviorAsync(new SandboxBehavior { StripeGlobalPerSecond = 3, StripePerEndpointPerSecond = 2, StripeTestModePerSecond = 2 });
         var limiter = new InMemoryRateLimiter(TimeProvider.System);
         var fetcher = new StripePageFetcher(StripeOptions(), _http, limiter);
         var received = new System.Collections.Concurrent.ConcurrentBag<string>();
