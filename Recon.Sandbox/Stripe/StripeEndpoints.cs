@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
+using Recon.Core.RateLimiting;
 
 namespace Recon.Sandbox.Stripe;
 
@@ -40,9 +41,6 @@ public static class StripeEndpoints
     private static void StampRequestId(HttpContext http)
         => http.Response.Headers["Request-Id"] = "req_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(7));
 
-    /// <summary>Stripe's modes by key: <c>sk_live_</c>/<c>rk_live_</c> keys get live-mode limits, anything else test mode.</summary>
-    public static bool IsLiveKey(string key) => key.StartsWith("sk_live_", StringComparison.Ordinal) || key.StartsWith("rk_live_", StringComparison.Ordinal);
-
     private static async Task HandleAsync(HttpContext http, SandboxState state, ProviderGate gate, string endpoint, Func<(int Status, string Body)> handler)
     {
         var counterKey = $"stripe /v1/{endpoint}";
@@ -59,7 +57,8 @@ public static class StripeEndpoints
         }
         var behavior = state.Behavior;
         // live mode: 100/s global and 25/s per endpoint; test mode: 25/s in all (Stripe's published limits)
-        IReadOnlyList<(string, int, int)> limits = IsLiveKey(state.Options.StripeApiKey)
+        // the mode comes from the key, by the same rule Recon's limiter defaults use (RateLimitOptions.StripeModeOf)
+        IReadOnlyList<(string, int, int)> limits = RateLimitOptions.StripeModeOf(state.Options.StripeApiKey) == StripeApiMode.Live
             ? [("stripe:global", behavior.StripeGlobalPerSecond, 1), ($"stripe:{endpoint}", behavior.StripePerEndpointPerSecond, 1)]
             : [("stripe:test", behavior.StripeTestModePerSecond, 1)];
         var verdict = gate.TryAdmit(limits);
