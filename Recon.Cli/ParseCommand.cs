@@ -50,6 +50,10 @@ internal static class ParseCommand
             return Task.FromResult(1);
         }
 
+        foreach (var warning in parsed.Warnings)
+        {
+            Console.Error.WriteLine($"recon parse: {file}: warning: {warning}");
+        }
         using var stdout = Console.OpenStandardOutput();
         using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
         {
@@ -63,6 +67,13 @@ internal static class ParseCommand
     {
         json.WriteStartObject();
         json.WriteString("format", file.Format);
+        WriteNumber(json, "version", file.Version);
+        json.WriteStartArray("warnings");
+        foreach (var w in file.Warnings)
+        {
+            json.WriteStringValue(w);
+        }
+        json.WriteEndArray();
         json.WriteStartArray("statements");
         foreach (var s in file.Statements)
         {
@@ -73,6 +84,17 @@ internal static class ParseCommand
             WriteNumber(json, "closingMinor", s.ClosingMinor);
             json.WriteString("statementDate", s.StatementDate?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteString("statementId", s.StatementId);
+            json.WriteStartArray("otherCurrencyBalances");
+            foreach (var b in s.OtherCurrencyBalances)
+            {
+                json.WriteStartObject();
+                json.WriteString("type", b.Type);
+                json.WriteNumber("amountMinor", b.AmountMinor);
+                json.WriteString("currency", b.Currency);
+                json.WriteString("date", b.Date?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
             json.WriteStartArray("transactions");
             foreach (var t in s.Transactions)
             {

@@ -32,9 +32,12 @@ public sealed class SandboxOptions
     /// <summary>Seed of the latency and fault dice, so a run can be repeated.</summary>
     public int Seed { get; set; } = 1;
 
-    public static SandboxOptions WithRandomKeys(SandboxBehavior? behavior = null) => new()
+    /// <param name="behavior">Limits, latency and faults; the providers' defaults when null.</param>
+    /// <param name="stripeLiveMode">True hands out an <c>sk_live_</c>-shaped key, so the sandbox applies Stripe's
+    /// live-mode limits (100/s global, 25/s per endpoint) instead of test mode's 25/s: what a production-like benchmark needs.</param>
+    public static SandboxOptions WithRandomKeys(SandboxBehavior? behavior = null, bool stripeLiveMode = false) => new()
     {
-        StripeApiKey = "sk_test_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+        StripeApiKey = (stripeLiveMode ? "sk_live_" : "sk_test_") + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
         PlaidClientId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12)),
         PlaidSecret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
         BankApiKey = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
@@ -64,11 +67,15 @@ public sealed record SandboxBehavior
     /// <summary>Stripe's default per-endpoint limit is 25 requests per second.</summary>
     public int StripePerEndpointPerSecond { get; init; } = 25;
 
+    /// <summary>Stripe's test-mode limit (any key but <c>sk_live_</c>/<c>rk_live_</c>): 25 requests per second in all.</summary>
+    public int StripeTestModePerSecond { get; init; } = 25;
+
+    /// <summary>Bank A's file version: 2 (BAI2) or 3 (BTRS, as banks that moved to X9.121 send).</summary>
+    public int BankABaiVersion { get; init; } = 2;
+
     /// <summary>Off turns every limit off (for loading large scenarios fast).</summary>
     public bool LimitsEnabled { get; init; } = true;
 
-    /// <summary>Retry-After sent with a 429, in whole seconds (the windows are one second long).</summary>
-    public int RetryAfterSeconds { get; init; } = 1;
 
     /// <summary>Plaid limits /transactions/sync to 50 calls per minute per item.</summary>
     public int PlaidSyncPerItemPerMinute { get; init; } = 50;
@@ -93,9 +100,13 @@ public sealed record SandboxBehavior
 
     internal void Validate()
     {
-        if (StripeGlobalPerSecond < 1 || StripePerEndpointPerSecond < 1 || PlaidSyncPerItemPerMinute < 1 || RetryAfterSeconds < 0)
+        if (StripeGlobalPerSecond < 1 || StripePerEndpointPerSecond < 1 || StripeTestModePerSecond < 1 || PlaidSyncPerItemPerMinute < 1)
         {
-            throw new ArgumentException("limits must be at least 1 per window and RetryAfterSeconds not negative");
+            throw new ArgumentException("limits must be at least 1 per window");
+        }
+        if (BankABaiVersion is not (2 or 3))
+        {
+            throw new ArgumentException("BankABaiVersion is 2 (BAI2) or 3 (BTRS)");
         }
         if (ServerErrorShare is < 0 or > 1 || HangShare is < 0 or > 1 || ServerErrorShare + HangShare > 1)
         {

@@ -79,6 +79,16 @@ public sealed class AcquireCoalescingOptions
     public int MaxBatchesInFlight { get; set; } = 2;
 }
 
+/// <summary>Which of Stripe's limits apply: they depend on the key, not the account.</summary>
+public enum StripeApiMode
+{
+    /// <summary><c>sk_live_</c> / <c>rk_live_</c> keys: 100 requests/s global, 25/s per endpoint.</summary>
+    Live,
+
+    /// <summary><c>sk_test_</c> / <c>rk_test_</c> keys: 25 requests/s in all (Stripe's test-mode limit).</summary>
+    Test,
+}
+
 /// <summary>Token-bucket limits, bound from <c>Recon:RateLimits</c>.</summary>
 /// <remarks>
 /// A provider present in configuration replaces its default entirely (binding a list merges item by item, which would
@@ -101,8 +111,29 @@ public sealed class RateLimitOptions
     /// <summary>Optional coalescing of acquires issued at the same time in one process into one script call (off by default).</summary>
     public AcquireCoalescingOptions Coalescing { get; set; } = new();
 
+    /// <summary>Stripe's mode, which picks its default buckets (<see cref="StripeModeOf"/> tells it from the API key):
+    /// <see cref="StripeLiveDefaults"/> or <see cref="StripeTestDefaults"/>. A configured <c>stripe</c> provider wins over both.</summary>
+    public StripeApiMode StripeMode { get; set; } = StripeApiMode.Live;
+
     /// <summary>Configured providers (by name, e.g. <c>stripe</c>); each replaces its default.</summary>
     public Dictionary<string, ProviderRateLimitOptions> Providers { get; set; } = new(StringComparer.Ordinal);
+
+    // declared before Defaults: static initializers run in text order, and Defaults reads StripeLiveDefaults
+    /// <summary>Stripe live mode (<c>sk_live_</c>): global 95% of 100 req/s burst 5, per endpoint 95% of 25 req/s burst 1.</summary>
+    public static ProviderRateLimitOptions StripeLiveDefaults { get; } = new()
+    {
+        Buckets =
+        [
+            new() { Name = "global", Scope = BucketScope.Provider, RatePerSecond = 95m, Capacity = 5 },
+            new() { Name = "endpoint", Scope = BucketScope.Endpoint, RatePerSecond = 23.75m, Capacity = 1 },
+        ],
+    };
+
+    /// <summary>Stripe test mode (<c>sk_test_</c>): one global bucket at 95% of 25 req/s, burst 1 (so no second exceeds 25).</summary>
+    public static ProviderRateLimitOptions StripeTestDefaults { get; } = new()
+    {
+        Buckets = [new() { Name = "global", Scope = BucketScope.Provider, RatePerSecond = 23.75m, Capacity = 1 }],
+    };
 
     /// <summary>
     /// Stripe: global 95% of 100 req/s, per endpoint 95% of 25 req/s (live-mode limits). Plaid: per client and per item
@@ -111,14 +142,7 @@ public sealed class RateLimitOptions
     /// </summary>
     public static IReadOnlyDictionary<string, ProviderRateLimitOptions> Defaults { get; } = new Dictionary<string, ProviderRateLimitOptions>(StringComparer.Ordinal)
     {
-        [ProviderNames.Stripe] = new()
-        {
-            Buckets =
-            [
-                new() { Name = "global", Scope = BucketScope.Provider, RatePerSecond = 95m, Capacity = 5 },
-                new() { Name = "endpoint", Scope = BucketScope.Endpoint, RatePerSecond = 23.75m, Capacity = 1 },
-            ],
-        },
+        [ProviderNames.Stripe] = StripeLiveDefaults,
         [ProviderNames.Plaid] = new()
         {
             Buckets =
@@ -132,10 +156,20 @@ public sealed class RateLimitOptions
         [ProviderNames.BankB] = new() { Buckets = [new() { Name = "bank", Scope = BucketScope.Provider, RatePerSecond = 9.5m, Capacity = 1 }] },
     };
 
-    /// <summary>Defaults overlaid with configured providers.</summary>
+    /// <summary>The mode a Stripe key runs in: live for <c>sk_live_</c> and <c>rk_live_</c>, test for anything else
+    /// (a test key, or a sandbox's key, must never be given live-mode headroom).</summary>
+    public static StripeApiMode StripeModeOf(string? apiKey)
+        => apiKey is not null && (apiKey.StartsWith("sk_live_", StringComparison.Ordinal) || apiKey.StartsWith("rk_live_", StringComparison.Ordinal))
+            ? StripeApiMode.Live
+            : StripeApiMode.Test;
+
+    /// <summary>Defaults (Stripe's for <see cref="StripeMode"/>) overlaid with configured providers.</summary>
     public IReadOnlyDictionary<string, ProviderRateLimitOptions> ResolveProviders()
     {
-        var all = new Dictionary<string, ProviderRateLimitOptions>(Defaults, StringComparer.Ordinal);
+        var all = new Dictionary<string, ProviderRateLimitOptions>(Defaults, StringComparer.Ordinal)
+        {
+            [ProviderNames.Stripe] = StripeMode == StripeApiMode.Test ? StripeTestDefaults : StripeLiveDefaults,
+        };
         foreach (var (name, provider) in Providers)
         {
             all[name] = provider;

@@ -50,7 +50,7 @@ public static class BankEndpoints
         // files are produced the morning after the statement date, as banks deliver prior-day reports
         var producedAt = day.AddDays(1).ToDateTime(new TimeOnly(6, 0), DateTimeKind.Utc);
         var body = bank == BankStore.BankA
-            ? Bai2Writer.Write([statement], producedAt, fileId: day.ToString("yyMMdd", CultureInfo.InvariantCulture))
+            ? Bai2Writer.Write([statement], producedAt, fileId: day.ToString("yyMMdd", CultureInfo.InvariantCulture), version: state.Behavior.BankABaiVersion)
             : Camt053Writer.Write([statement], $"SBX-{account}-{day:yyyyMMdd}", new DateTimeOffset(producedAt));
         state.Counters.Record(counterKey, gate.UnixSecondNow, hung ? SandboxCounters.Outcome.Hung : SandboxCounters.Outcome.Ok);
         await Stripe.StripeEndpoints.WriteAsync(http, 200, body, bank == BankStore.BankA ? "text/plain" : "application/xml");

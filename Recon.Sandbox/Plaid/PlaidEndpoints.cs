@@ -33,8 +33,36 @@ public static class PlaidEndpoints
             await ErrorAsync(http, 400, "INVALID_REQUEST", "INVALID_BODY", $"body is not valid JSON: {ex.Message}", requestId);
             return;
         }
-        var clientId = Text(body, "client_id") ?? http.Request.Headers["PLAID-CLIENT-ID"].ToString();
-        var secret = Text(body, "secret") ?? http.Request.Headers["PLAID-SECRET"].ToString();
+        var clientId = Text(body, "client_id") ?? NullIfEmpty(http.Request.Headers["PLAID-CLIENT-ID"].ToString());
+        var secret = Text(body, "secret") ?? NullIfEmpty(http.Request.Headers["PLAID-SECRET"].ToString());
+        if (clientId is null || secret is null)
+        {
+            // Plaid tells a missing credential (a request error) from a wrong one (INVALID_API_KEYS)
+            var missing = string.Join(", ", new[] { clientId is null ? "client_id" : null, secret is null ? "secret" : null }.Where(x => x is not null));
+            state.Counters.Record(counterKey, gate.UnixSecondNow, SandboxCounters.Outcome.Rejected);
+            await ErrorAsync(http, 400, "INVALID_REQUEST", "MISSING_FIELDS", $"the following required fields are missing: {missing}", requestId);
+            return;
+        }
+        if (Text(body, "access_token") is null)
+        {
+            state.Counters.Record(counterKey, gate.UnixSecondNow, SandboxCounters.Outcome.Rejected);
+            await ErrorAsync(http, 400, "INVALID_REQUEST", "MISSING_FIELDS", "the following required fields are missing: access_token", requestId);
+            return;
+        }
+        if (Unknown(body!, ["client_id", "secret", "access_token", "cursor", "count", "options"]) is { } unknownField)
+        {
+            state.Counters.Record(counterKey, gate.UnixSecondNow, SandboxCounters.Outcome.Rejected);
+            await ErrorAsync(http, 400, "INVALID_REQUEST", "UNKNOWN_FIELDS", $"the following fields are not recognized by this endpoint: {unknownField}", requestId);
+            return;
+        }
+        var options = body!["options"] as JsonObject;
+        if (options is not null && Unknown(options, OptionKeys) is { } unknownOption)
+        {
+            state.Counters.Record(counterKey, gate.UnixSecondNow, SandboxCounters.Outcome.Rejected);
+            await ErrorAsync(http, 400, "INVALID_REQUEST", "UNKNOWN_FIELDS", $"the following fields are not recognized by this endpoint: options.{unknownOption}", requestId);
+            return;
+        }
+        var includeOriginal = options?["include_original_description"] is JsonValue io && io.TryGetValue<bool>(out var b) && b;
         if (!Stripe.StripeEndpoints.FixedTimeEquals(clientId, state.Options.PlaidClientId) || !Stripe.StripeEndpoints.FixedTimeEquals(secret, state.Options.PlaidSecret))
         {
             state.Counters.Record(counterKey, gate.UnixSecondNow, SandboxCounters.Outcome.Rejected);
@@ -86,12 +114,15 @@ public static class PlaidEndpoints
             return;
         }
         var page = item.Read(position, count);
+        var accountFilter = options?["account_id"]?.GetValue<string>();
+        bool Wanted(string accountId) => accountFilter is null || accountFilter == accountId;
+        JsonNode Shape(JsonObject t) => PlaidTransactionJson.Complete(t, includeOriginal);
         var response = new JsonObject
         {
-            ["accounts"] = new JsonArray(),
-            ["added"] = new JsonArray([.. page.Added]),
-            ["modified"] = new JsonArray([.. page.Modified]),
-            ["removed"] = new JsonArray([.. page.Removed.Select(r => (JsonNode)new JsonObject { ["account_id"] = r.AccountId, ["transaction_id"] = r.TransactionId })]),
+            ["accounts"] = new JsonArray([.. item.Accounts().Where(a => Wanted(a.AccountId)).Select(a => (JsonNode)PlaidTransactionJson.Account(a.AccountId, a.Currency))]),
+            ["added"] = new JsonArray([.. page.Added.Where(t => Wanted(t["account_id"]!.GetValue<string>())).Select(Shape)]),
+            ["modified"] = new JsonArray([.. page.Modified.Where(t => Wanted(t["account_id"]!.GetValue<string>())).Select(Shape)]),
+            ["removed"] = new JsonArray([.. page.Removed.Where(r => Wanted(r.AccountId)).Select(r => (JsonNode)new JsonObject { ["account_id"] = r.AccountId, ["transaction_id"] = r.TransactionId })]),
             ["next_cursor"] = EncodeCursor(page.NextPosition, page.HasMore),
             ["has_more"] = page.HasMore,
             ["request_id"] = requestId,
@@ -128,6 +159,14 @@ public static class PlaidEndpoints
         return false;
     }
 
+    /// <summary>Keys of <c>TransactionsSyncRequestOptions</c> in Plaid's spec.</summary>
+    private static readonly string[] OptionKeys =
+        ["include_original_description", "include_personal_finance_category", "include_logo_and_counterparty_beta", "personal_finance_category_version", "days_requested", "account_id"];
+
+    private static string? Unknown(JsonObject o, string[] known) => o.Select(p => p.Key).FirstOrDefault(k => !known.Contains(k, StringComparer.Ordinal));
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
     private static string? Text(JsonObject? body, string name)
         => body?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
@@ -137,7 +176,12 @@ public static class PlaidEndpoints
             ["error_type"] = type,
             ["error_code"] = code,
             ["error_message"] = message,
+            ["error_code_reason"] = null,
             ["display_message"] = null,
             ["request_id"] = requestId,
+            ["causes"] = new JsonArray(),
+            ["status"] = status,
+            ["documentation_url"] = $"https://plaid.com/docs/errors/{type.ToLowerInvariant().Replace('_', '-')}/#{code.ToLowerInvariant()}",
+            ["suggested_action"] = null,
         }.ToJsonString());
 }

@@ -87,6 +87,17 @@ public sealed class PlaidItem(string accessToken)
         }
     }
 
+    /// <summary>The item's accounts, in the order they first appear in its log, with the currency of their first transaction.</summary>
+    public IReadOnlyList<(string AccountId, string? Currency)> Accounts()
+    {
+        lock (_lock)
+        {
+            return _log.GroupBy(e => e.AccountId, StringComparer.Ordinal)
+                .Select(g => (g.Key, g.Select(e => e.Transaction?["iso_currency_code"]?.GetValue<string>()).FirstOrDefault(c => c is not null)))
+                .ToList();
+        }
+    }
+
     /// <summary>The transactions a client that synced to the end must hold.</summary>
     public IReadOnlyList<JsonObject> LiveTransactions()
     {

@@ -5,6 +5,9 @@ namespace Recon.Sandbox.Stripe;
 /// <summary>Stripe objects held as the JSON Stripe would send, in list order (newest first, then id descending).</summary>
 public sealed class StripeStore
 {
+    /// <summary>Fields the list endpoints filter on by equality (Stripe's list parameters of the same name).</summary>
+    public static readonly string[] FilterFields = ["currency", "source", "status", "destination", "customer", "payment_intent", "transfer_group"];
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, StripeCollection> _collections = new(StringComparer.Ordinal)
     {
@@ -23,7 +26,9 @@ public sealed class StripeStore
 
     /// <summary>Adds or replaces objects. A balance transaction may carry a sandbox-only <c>payout</c> field: it is
     /// removed from what clients see and kept for the <c>payout</c> list filter, as Stripe keeps that link internally.</summary>
-    public int Load(string objectType, IEnumerable<JsonObject> objects)
+    /// <remarks>Every object is completed to the fields Stripe's definition gives it (<see cref="StripeSchema"/>), so a
+    /// client that reads a field the loader did not think of finds Stripe's empty value, not a missing key.</remarks>
+    public int Load(string objectType, IEnumerable<JsonObject> objects, bool livemode = false)
     {
         var collection = Collection(objectType);
         var n = 0;
@@ -40,11 +45,22 @@ public sealed class StripeStore
             {
                 payout = p.GetValue<string>();
             }
-            collection.Put(new StripeObject(id, created, o["type"]?.GetValue<string>(), payout, o.ToJsonString()));
+            var complete = StripeSchema.Complete(objectType, o, livemode);
+            var filters = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var field in FilterFields)
+            {
+                filters[field] = complete[field] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+            }
+            var arrival = complete["arrival_date"] is JsonValue a && a.TryGetValue<long>(out var at) ? at : (long?)null;
+            collection.Put(new StripeObject(id, created, complete["type"]?.GetValue<string>(), payout, complete.ToJsonString()) { Filters = filters, ArrivalDate = arrival });
             n++;
         }
         return n;
     }
+
+    /// <summary>True when a balance transaction was loaded with this payout link (the payout object itself may not be loaded).</summary>
+    public bool KnowsPayout(string payoutId)
+        => Collection("payout").Find(payoutId) is not null || Collection("balance_transaction").Any(o => o.Payout == payoutId);
 
     public void Clear()
     {
@@ -59,7 +75,14 @@ public sealed class StripeStore
 }
 
 /// <summary>One stored object: its sort keys, its filters, and the JSON served.</summary>
-public sealed record StripeObject(string Id, long Created, string? Type, string? Payout, string Json);
+public sealed record StripeObject(string Id, long Created, string? Type, string? Payout, string Json)
+{
+    /// <summary>The string fields list filters compare with (<see cref="StripeStore.FilterFields"/>), read once at load.</summary>
+    public IReadOnlyDictionary<string, string?> Filters { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Payouts: <c>arrival_date</c> (unix seconds), for the <c>arrival_date</c> range filter.</summary>
+    public long? ArrivalDate { get; init; }
+}
 
 /// <summary>One list endpoint's objects, kept sorted as Stripe lists them.</summary>
 public sealed class StripeCollection
@@ -91,6 +114,14 @@ public sealed class StripeCollection
         {
             _byId[o.Id] = o;
             _sorted = null;
+        }
+    }
+
+    public bool Any(Func<StripeObject, bool> predicate)
+    {
+        lock (_lock)
+        {
+            return _byId.Values.Any(predicate);
         }
     }
 

@@ -53,6 +53,24 @@ public sealed class BankIngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FetchStatement_BankASendsBtrsVersion3_ParsedWithTheSameChecks()
+    {
+        const string account = "987654321";
+        var transactions = new[] { Tx(Providers.BankA, account, "USD", "B1", 52_500, Day, Day, "WIRE-9", "E2E-9", "BTRS CREDIT") };
+        await _sandbox.Admin(_http).LoadBankStatementsAsync(BankStore.BankA, [new BankStatement(account, "USD", 1_000, 53_500, Day, null, transactions)]);
+        await _sandbox.Admin(_http).SetBehaviorAsync(new SandboxBehavior { BankABaiVersion = 3 });
+        var fetcher = new BankStatementFetcher(Providers.BankA, new BankProviderOptions { BaseUrl = _sandbox.BankAUrl, ApiKey = _sandbox.Options.BankApiKey }, _http, null);
+
+        var file = await fetcher.FetchStatementAsync(account, Day, CancellationToken.None);
+
+        Assert.NotNull(file);
+        Assert.Equal((StatementFormats.Bai2, (int?)3), (file.Format, file.Version));
+        var parsed = Assert.Single(file.Statements);
+        Assert.Equal((1_000L, 53_500L), (parsed.OpeningMinor!.Value, parsed.ClosingMinor!.Value));
+        Assert.Equal(52_500, Assert.Single(parsed.Transactions).AmountMinor);
+    }
+
+    [Fact]
     public async Task FetchStatement_WrongKey_FailsNamingTheStatus()
     {
         var fetcher = new BankStatementFetcher(Providers.BankA, new BankProviderOptions { BaseUrl = _sandbox.BankAUrl, ApiKey = "wrong" }, _http, null);

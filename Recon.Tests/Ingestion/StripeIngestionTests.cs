@@ -38,7 +38,7 @@ public sealed class StripeIngestionTests : IAsyncLifetime
         const int perDay = 300, days = 4;
         await admin.LoadStripeAsync("balance_transaction", Enumerable.Range(0, days * perDay).Select(i => BalanceTransaction(i, Day0.AddDays(i / perDay))));
         // low enough that four concurrent pagers collide: 429s must happen and each must be handled
-        await admin.SetBehaviorAsync(new SandboxBehavior { StripeGlobalPerSecond = 3, StripePerEndpointPerSecond = 2, RetryAfterSeconds = 1 });
+        await admin.SetBehaviorAsync(new SandboxBehavior { StripeGlobalPerSecond = 3, StripePerEndpointPerSecond = 2, StripeTestModePerSecond = 2 });
         var limiter = new InMemoryRateLimiter(TimeProvider.System);
         var fetcher = new StripePageFetcher(StripeOptions(), _http, limiter);
         var received = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -111,12 +111,15 @@ public sealed class StripeIngestionTests : IAsyncLifetime
             ["source"] = "ch_abc", ["status"] = "pending", ["type"] = "charge", ["balance_type"] = "payments", ["payout"] = "po_1",
         };
         await admin.LoadStripeAsync("balance_transaction", [bt]);
+        // a payout that grouped nothing on this day: its list is empty; a payout Stripe never issued is an error
+        await admin.LoadStripeAsync("payout", [new JsonObject { ["id"] = "po_2", ["object"] = "payout", ["amount"] = 500, ["currency"] = "eur", ["created"] = created.ToUnixTimeSeconds() }]);
         var fetcher = new StripePageFetcher(StripeOptions(), _http, null);
         var day = DateOnly.FromDateTime(created.UtcDateTime);
 
         var all = await fetcher.FetchPageAsync(new PageRequest(Providers.Stripe, "acct_sbx", day, day, null, 10), CancellationToken.None);
         var byPayout = await fetcher.FetchPayoutPageAsync(new PageRequest(Providers.Stripe, "acct_sbx", day, day, null, 10), "po_1", CancellationToken.None);
         var otherPayout = await fetcher.FetchPayoutPageAsync(new PageRequest(Providers.Stripe, "acct_sbx", day, day, null, 10), "po_2", CancellationToken.None);
+        var unknown = await Assert.ThrowsAsync<StripeException>(() => fetcher.FetchPayoutPageAsync(new PageRequest(Providers.Stripe, "acct_sbx", day, day, null, 10), "po_404", CancellationToken.None));
 
         var t = Assert.Single(all.Transactions);
         Assert.Equal(("txn_map1", 10_000L, 320L, 9_680L, "EUR"), (t.ProviderTxId, t.AmountMinor, t.FeeMinor, t.NetMinor, t.Currency));
@@ -126,6 +129,7 @@ public sealed class StripeIngestionTests : IAsyncLifetime
         Assert.DoesNotContain("payout", t.RawJson, StringComparison.Ordinal);
         Assert.Equal("po_1", Assert.Single(byPayout.Transactions).GroupId);
         Assert.Empty(otherPayout.Transactions);
+        Assert.Equal((HttpStatusCode.NotFound, "resource_missing", "payout"), (unknown.HttpStatusCode, unknown.StripeError.Code, unknown.StripeError.Param));
         Assert.False(all.HasMore);
         Assert.Null(all.NextCursor);
     }

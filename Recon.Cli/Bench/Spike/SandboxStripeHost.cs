@@ -40,7 +40,8 @@ public sealed class SandboxStripeHost : ISpikeProviderHost
 
     public static async Task<SandboxStripeHost> StartAsync(int port, SpikeDatabase database, CancellationToken cancellationToken)
     {
-        var options = SandboxOptions.WithRandomKeys();
+        // the spike models production: a live-mode key, so the sandbox applies Stripe's live limits (100/s, 25/s per endpoint)
+        var options = SandboxOptions.WithRandomKeys(stripeLiveMode: true);
         options.Port = port;
         var sandbox = await SandboxHost.StartAsync(options, cancellationToken).ConfigureAwait(false);
         // loopback, many concurrent calls in the naive mode: no cap on connections per server

@@ -57,9 +57,11 @@ public static class Bai2Parser
             var fileId = hf.Next("file identification number");
             hf.Skip(2); // physical record length, block size
             var version = hf.Next("version number");
-            if (version != "2")
+            // BTRS (ANSI X9.121, "BAI version 3") keeps BAI2's record layout, delimiters, continuations and trailers;
+            // what it changes (more type codes, text rules) does not change how a statement is read, so one reader serves both
+            if (version is not ("2" or "3"))
             {
-                throw new StatementFormatException($"version '{version}' is not supported; only BAI version 2", header.Line, field: "version number");
+                throw new StatementFormatException($"version '{version}' is not supported; only BAI version 2 and BTRS version 3", header.Line, field: "version number");
             }
 
             var statements = new List<BankStatement>();
@@ -83,7 +85,7 @@ public static class Bai2Parser
             {
                 throw new StatementFormatException($"record {records[_next].Code} after the 99 file trailer", records[_next].Line, field: "record code");
             }
-            return new BankStatementFile(StatementFormats.Bai2, statements);
+            return new BankStatementFile(StatementFormats.Bai2, statements) { Version = version == "3" ? 3 : 2 };
         }
 
         private (long Total, long Records) ReadGroup(string fileId, int groupIndex, List<BankStatement> statements)

@@ -17,14 +17,17 @@ public static class Bai2Writer
     /// <param name="fileId">File identification number (01 record), also the first part of the parsed statement ids.</param>
     /// <param name="sender">Sender identification (01) and originator (02).</param>
     /// <param name="receiver">Receiver identification (01) and ultimate receiver (02).</param>
-    public static string Write(IEnumerable<BankStatement> statements, DateTime createdAt, string fileId = "1", string sender = "RECONBANK", string receiver = "RECON")
+    /// <param name="version">01 version number: 2 (BAI2) or 3 (BTRS, X9.121), which keeps the same layout for these records.</param>
+    public static string Write(IEnumerable<BankStatement> statements, DateTime createdAt, string fileId = "1", string sender = "RECONBANK", string receiver = "RECON", int version = 2)
     {
         ArgumentNullException.ThrowIfNull(statements);
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, 3);
         foreach (var (value, name) in new[] { (fileId, nameof(fileId)), (sender, nameof(sender)), (receiver, nameof(receiver)) })
         {
             CheckField(value, name);
         }
-        var lines = new List<string> { $"01,{sender},{receiver},{createdAt:yyMMdd},{createdAt:HHmm},{fileId},,,2/" };
+        var lines = new List<string> { $"01,{sender},{receiver},{createdAt:yyMMdd},{createdAt:HHmm},{fileId},,,{version}/" };
         long fileTotal = 0;
         var groups = 0;
         foreach (var statement in statements)

@@ -37,12 +37,19 @@ public static class Camt053Parser
         var ids = new ProviderTxIds();
         var statements = new List<BankStatement>();
         var index = 0;
+        var warnings = new List<string>();
         foreach (var stmt in message.Elements(ns + "Stmt"))
         {
             index++;
-            statements.Add(ReadStatement(stmt, ns, $"Stmt[{index}]", provider, ids));
+            statements.Add(ReadStatement(stmt, ns, $"Stmt[{index}]", provider, ids, warnings));
         }
-        return new BankStatementFile(StatementFormats.Camt053, statements);
+        if (index == 0)
+        {
+            // the schema makes Stmt 1..n: a message without one is not an empty day, it is a broken file
+            throw new StatementFormatException("BkToCstmrStmt has no Stmt (the schema requires at least one statement)", Line(message), "Document/BkToCstmrStmt", "Stmt");
+        }
+        var version = int.TryParse(ns.NamespaceName.AsSpan(NamespacePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : (int?)null;
+        return new BankStatementFile(StatementFormats.Camt053, statements) { Version = version, Warnings = warnings };
     }
 
     private static XDocument Load(string text)
@@ -60,7 +67,7 @@ public static class Camt053Parser
         }
     }
 
-    private static BankStatement ReadStatement(XElement stmt, XNamespace ns, string path, string provider, ProviderTxIds ids)
+    private static BankStatement ReadStatement(XElement stmt, XNamespace ns, string path, string provider, ProviderTxIds ids, List<string> warnings)
     {
         var statementId = stmt.Element(ns + "Id")?.Value.Trim();
         var acct = Required(stmt, ns + "Acct", path);
@@ -112,6 +119,14 @@ public static class Camt053Parser
             n++;
             transactions.AddRange(ReadEntry(entry, ns, $"{path}/Ntry[{n}]", account, provider, ids));
         }
+        // a balance in another currency cannot be compared with the entries, so it is not the statement's opening or
+        // closing; it is still a fact the bank sent, so it is kept with its currency and named in a warning
+        var foreign = balances.Where(x => x.Currency != currency)
+            .Select(x => new StatementBalance(x.Type, x.Minor, x.Currency, x.Date)).ToList();
+        foreach (var f in foreign)
+        {
+            warnings.Add($"{path}: balance {f.Type} is in {f.Currency}, not the account's {currency}; kept in otherCurrencyBalances, not used as the statement's balance");
+        }
         return new BankStatement(
             account,
             currency,
@@ -119,7 +134,8 @@ public static class Camt053Parser
             closing.Currency == currency ? closing.Minor : null,
             statementDate,
             statementId,
-            transactions);
+            transactions)
+        { OtherCurrencyBalances = foreign };
     }
 
     private static IEnumerable<ProviderTransaction> ReadEntry(XElement entry, XNamespace ns, string path, string account, string provider, ProviderTxIds ids)

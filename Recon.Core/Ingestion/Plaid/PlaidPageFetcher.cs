@@ -44,13 +44,11 @@ public sealed class PlaidPageFetcher(PlaidProviderOptions options, HttpClient ht
         timeout.CancelAfter(options.CallTimeout);
         string text;
         HttpStatusCode status;
-        TimeSpan? retryAfter;
         try
         {
             using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
             using var response = await httpClient.PostAsync(options.BaseUrl.TrimEnd('/') + "/transactions/sync", content, timeout.Token).ConfigureAwait(false);
             status = response.StatusCode;
-            retryAfter = response.Headers.RetryAfter?.Delta;
             text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
@@ -62,7 +60,8 @@ public sealed class PlaidPageFetcher(PlaidProviderOptions options, HttpClient ht
             var error = ParseError(text);
             if (status == HttpStatusCode.TooManyRequests || error?.Type == "RATE_LIMIT_EXCEEDED")
             {
-                var pause = retryAfter is { } d && d > TimeSpan.Zero ? d : ProviderCalls.DefaultThrottlePause;
+                // Plaid sends no Retry-After: RATE_LIMIT_EXCEEDED says only which limit; the wait is the bucket's own
+                var pause = ProviderCalls.DefaultThrottlePause;
                 if (rateLimiter is not null)
                 {
                     await rateLimiter.PauseAsync(Providers.Plaid, pause, cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,8 @@ namespace Recon.Core.Ingestion.Statements;
 /// <param name="Transactions">The entries in canonical form, in file order (credit positive, debit negative).</param>
 /// <remarks>
 /// Balances are kept only in the statement currency: a camt balance in another currency (the synthetic genkgo
-/// sample has four) cannot be compared with the entries, so it is reported as null rather than mixed in.
+/// sample has four) cannot be compared with the entries, so it is reported as null rather than mixed in, and kept
+/// with its currency in <see cref="OtherCurrencyBalances"/> (with a warning on the file) rather than dropped.
 /// </remarks>
 public sealed record BankStatement(
     string Account,
@@ -21,12 +22,27 @@ public sealed record BankStatement(
     long? ClosingMinor,
     DateOnly? StatementDate,
     string? StatementId,
-    IReadOnlyList<ProviderTransaction> Transactions);
+    IReadOnlyList<ProviderTransaction> Transactions)
+{
+    /// <summary>Balances the bank reported in another currency than <see cref="Currency"/> (camt <c>Bal</c> with its own
+    /// <c>Ccy</c>): kept with their currency rather than dropped, never used as opening or closing.</summary>
+    public IReadOnlyList<StatementBalance> OtherCurrencyBalances { get; init; } = [];
+}
+
+/// <summary>One reported balance: its type code (camt <c>OPBD</c>, <c>CLBD</c>, …), signed minor units of its own currency, and date.</summary>
+public sealed record StatementBalance(string Type, long AmountMinor, string Currency, DateOnly? Date);
 
 /// <summary>A whole parsed bank file. Parsers return it complete or throw <see cref="StatementFormatException"/>: never part of a file.</summary>
 /// <param name="Format"><see cref="StatementFormats.Bai2"/> or <see cref="StatementFormats.Camt053"/>.</param>
 /// <param name="Statements">The statements in file order.</param>
-public sealed record BankStatementFile(string Format, IReadOnlyList<BankStatement> Statements);
+public sealed record BankStatementFile(string Format, IReadOnlyList<BankStatement> Statements)
+{
+    /// <summary>BAI: 2 (BAI2) or 3 (BTRS, X9.121); camt: the message version <c>NN</c> of <c>camt.053.001.NN</c>; null when unknown.</summary>
+    public int? Version { get; init; }
+
+    /// <summary>What was read but is worth a reader's attention (e.g. a balance in another currency than the account's), one sentence each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>The format names used by <see cref="BankStatementFile.Format"/> and <c>recon parse --format</c>.</summary>
 public static class StatementFormats

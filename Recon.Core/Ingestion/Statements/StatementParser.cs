@@ -22,12 +22,14 @@ public static class StatementParser
         };
     }
 
-    /// <summary>BAI2 starts with its <c>01,</c> file header; camt.053 is XML. Anything else is refused, naming line 1.</summary>
+    /// <summary>BAI2 starts with a record (its <c>01,</c> file header when well-formed); camt.053 is XML. Anything else is refused, naming line 1.</summary>
     public static string DetectFormat(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var start = text.TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
-        if (start.StartsWith("01,", StringComparison.Ordinal))
+        // a BAI record code (two digits and a comma) that is not 01 is still BAI: the BAI parser then names the
+        // line and the record code that is wrong, which says more than "unknown format"
+        if (start.Length >= 3 && char.IsAsciiDigit(start[0]) && char.IsAsciiDigit(start[1]) && start[2] == ',')
         {
             return StatementFormats.Bai2;
         }
@@ -38,6 +40,7 @@ public static class StatementParser
         var firstLine = start.Split('\n', 2)[0].TrimEnd('\r');
         throw new StatementFormatException(
             $"cannot tell the format: '{(firstLine.Length > 30 ? firstLine[..30] + "…" : firstLine)}' is neither a BAI2 01 header nor XML",
-            text.Length - start.Length > 0 ? text[..(text.Length - start.Length)].Count(c => c == '\n') + 1 : 1);
+            text.Length - start.Length > 0 ? text[..(text.Length - start.Length)].Count(c => c == '\n') + 1 : 1,
+            field: "format");
     }
 }

@@ -6,9 +6,10 @@ using Stripe;
 namespace Recon.Core.Ingestion.Stripe;
 
 /// <summary>
-/// Pages Stripe balance transactions through Stripe.net, one call per page. Stripe.net's own retries are off: it
-/// would retry 5xx blindly and ignores Retry-After on 429, so Recon handles both — a 429 pauses the provider's
-/// buckets and surfaces as <see cref="ProviderThrottledException"/>; every call gets <see cref="StripeProviderOptions.CallTimeout"/>.
+/// Pages Stripe balance transactions through Stripe.net, one call per page. Stripe.net's own retries are off (they
+/// would sleep inside the activity): a 429 pauses the provider's buckets for one window (Stripe sends no Retry-After;
+/// <c>Stripe-Should-Retry</c> is honoured) and surfaces as <see cref="ProviderThrottledException"/>; every call gets
+/// <see cref="StripeProviderOptions.CallTimeout"/>; 5xx surface as <see cref="StripeException"/>.
 /// </summary>
 public sealed class StripePageFetcher : IProviderPageFetcher
 {
@@ -82,13 +83,16 @@ public sealed class StripePageFetcher : IProviderPageFetcher
         }
         catch (StripeException ex) when (ex.HttpStatusCode == HttpStatusCode.TooManyRequests)
         {
-            var retryAfter = ex.StripeResponse?.Headers?.RetryAfter?.Delta is { } d && d > TimeSpan.Zero ? d : ProviderCalls.DefaultThrottlePause;
+            // Stripe sends no Retry-After (its SDKs removed support for it): the wait is the bucket's own, one window of
+            // Stripe's per-second limits. Stripe-Should-Retry: true marks a 429 that is not a rate limit (a lock
+            // timeout on one object): the call may be repeated after the wait, but the provider is not paused for everyone.
+            var wait = ProviderCalls.DefaultThrottlePause;
             Interlocked.Increment(ref _throttled);
-            if (_rateLimiter is not null)
+            if (_rateLimiter is not null && ShouldRetry(ex) != true)
             {
-                await _rateLimiter.PauseAsync(Providers.Stripe, retryAfter, cancellationToken).ConfigureAwait(false);
+                await _rateLimiter.PauseAsync(Providers.Stripe, wait, cancellationToken).ConfigureAwait(false);
             }
-            throw new ProviderThrottledException(Providers.Stripe, retryAfter, ex.StripeError?.Message);
+            throw new ProviderThrottledException(Providers.Stripe, wait, $"{ex.StripeError?.Code}: {ex.StripeError?.Message} (request {RequestId(ex)})");
         }
         catch (Exception ex) when (ex is OperationCanceledException or StripeException { InnerException: OperationCanceledException }
                                    && !cancellationToken.IsCancellationRequested)
@@ -98,6 +102,18 @@ public sealed class StripePageFetcher : IProviderPageFetcher
         var transactions = list.Data.Select(bt => Map(bt, request.Account, payoutId)).ToList();
         return new ProviderPage(transactions, [], list.HasMore && transactions.Count > 0 ? transactions[^1].ProviderTxId : null, list.HasMore);
     }
+
+    /// <summary>Stripe's <c>Stripe-Should-Retry</c> answer header: true, false, or null when absent.</summary>
+    public static bool? ShouldRetry(StripeException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        return ex.StripeResponse?.Headers is { } h && h.TryGetValues("Stripe-Should-Retry", out var v)
+            ? string.Equals(v.FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase)
+            : null;
+    }
+
+    private static string? RequestId(StripeException ex)
+        => ex.StripeResponse?.Headers is { } h && h.TryGetValues("Request-Id", out var v) ? v.FirstOrDefault() : null;
 
     /// <summary>Stripe's balance transaction in canonical form: minor units as Stripe sends them, currency upper-cased,
     /// created → booking date, available_on → value date, source → bank reference, description → end-to-end id and remittance, payout → group id.</summary>
