@@ -46,7 +46,14 @@ public static class PipelineServices
         var pipeline = configuration.GetSection(PipelineOptions.SectionName).Get<PipelineOptions>() ?? new PipelineOptions();
         var priority = configuration.GetSection(PriorityOptions.SectionName).Get<PriorityOptions>() ?? new PriorityOptions();
         var rateLimits = configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+
         var providers = configuration.GetSection(ProviderOptions.SectionName).Get<ProviderOptions>() ?? new ProviderOptions();
+        if (string.IsNullOrEmpty(configuration[$"{RateLimitOptions.SectionName}:{nameof(RateLimitOptions.StripeMode)}"]) && !string.IsNullOrWhiteSpace(providers.Stripe.ApiKey))
+        {
+            // the key says which limits Stripe enforces: a test key (and the sandbox's) gets test mode's 25 req/s, never
+            // live mode's headroom; an explicit Recon:RateLimits:StripeMode wins
+            rateLimits.StripeMode = RateLimitOptions.StripeModeOf(providers.Stripe.ApiKey);
+        }
         var identity = configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
         var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         var redis = configuration[RedisConnectionFactory.ConfigurationKey] ?? "";
