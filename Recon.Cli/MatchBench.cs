@@ -59,6 +59,55 @@ internal static class MatchBench
         return Task.FromResult(0);
     }
 
+    /// <summary>
+    /// <c>recon bench match-quality --size N --seeds A..B</c>: matched precision and recall of the generated mixed
+    /// scenario at each seed, overall and per kind of case, as a table anyone can rerun (no timing).
+    /// </summary>
+    public static Task<int> QualityAsync(string[] args, IConfiguration configuration)
+    {
+        const string QualityUsage = "recon bench match-quality --size N --seeds A..B";
+        var a = new CliArgs(args, QualityUsage, "--size", "--seeds");
+        var size = a.Int("--size", 20_000, 1, 2_000_000);
+        var seeds = a.Get("--seeds") ?? "1..10";
+        var parts = seeds.Split("..");
+        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var from)
+            || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var to) || from > to || from < 0)
+        {
+            throw new UsageException($"--seeds takes A..B (0 <= A <= B). usage: {QualityUsage}");
+        }
+        var rules = MatchRules.FromConfiguration(configuration.GetSection("Recon:Matching"));
+        var matcher = new Matcher(rules);
+        // per kind over all seeds: matched, correct, pairs, and the worst seed's precision and recall
+        var total = new SortedDictionary<string, (int M, int C, int P, double MinP, double MinR)>(StringComparer.Ordinal);
+        Console.Out.WriteLine($"mixed scenario, size {size}, seeds {from}..{to}, default rules");
+        Console.Out.WriteLine($"{"seed",5} {"transactions",12} {"matched",8} {"precision",10} {"recall",8}");
+        var ok = true;
+        for (var seed = from; seed <= to; seed++)
+        {
+            var scenario = MatchScenarioGenerator.Generate(size, seed);
+            var eval = MatchEvaluation.Evaluate(matcher.Match(scenario.Transactions, scenario.Ledger), scenario.Truth);
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{seed,5} {scenario.Transactions.Count,12} {eval.Matched,8} {eval.Precision,10:F4} {eval.Recall,8:F4}"));
+            ok &= eval.Precision >= 0.999 && eval.Recall >= 0.98;
+            foreach (var k in eval.ByKind)
+            {
+                var t = total.TryGetValue(k.Kind, out var seen) ? seen : (M: 0, C: 0, P: 0, MinP: 1.0, MinR: 1.0);
+                total[k.Kind] = (t.M + k.Matched, t.C + k.CorrectMatched, t.P + k.TruthPairs, Math.Min(t.MinP, k.Precision), Math.Min(t.MinR, k.Recall));
+            }
+        }
+        Console.Out.WriteLine();
+        Console.Out.WriteLine($"{"kind",-28} {"matched",8} {"correct",8} {"pairs",8} {"precision",10} {"recall",8} {"worst seed P",13} {"worst seed R",13}");
+        foreach (var (kind, t) in total)
+        {
+            var p = t.M == 0 ? 1.0 : (double)t.C / t.M;
+            var r = t.P == 0 ? 1.0 : (double)t.C / t.P;
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kind,-28} {t.M,8} {t.C,8} {t.P,8} {p,10:F4} {r,8:F4} {t.MinP,13:F4} {t.MinR,13:F4}"));
+        }
+        Console.Out.WriteLine(ok ? "every seed: precision >= 0.999 and recall >= 0.98" : "some seed missed precision >= 0.999 or recall >= 0.98");
+        return Task.FromResult(ok ? 0 : 1);
+    }
+
     private static void Measure(Utf8JsonWriter json, string name, MatchScenario scenario, MatchRules rules, int runs, bool withTruth)
     {
         var matcher = new Matcher(rules);

@@ -59,6 +59,9 @@ public static class MatchRuleNames
     /// <summary>A reference one edit (typo) away from a ledger reference, amount and date agreeing.</summary>
     public const string ReferenceFuzzy = "reference_fuzzy";
 
+    /// <summary>A long reference with two adjacent characters swapped, amount and date agreeing.</summary>
+    public const string ReferenceTransposed = "reference_transposed";
+
     /// <summary>No key: amount and value date only (never enough to confirm on its own).</summary>
     public const string AmountDate = "amount_date";
 
