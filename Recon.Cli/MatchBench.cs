@@ -14,11 +14,11 @@ namespace Recon.Cli;
 /// </summary>
 internal static class MatchBench
 {
-    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S] [--write-files DIR]";
+    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S] [--write-files DIR] [--mix current|before-14]";
 
     public static Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed", "--write-files");
+        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed", "--write-files", "--mix");
         // 10M is far past the 1M target; the limit keeps a typo from exhausting memory
         var size = a.Int("--size", 0, 0, 10_000_000);
         var payouts = a.Int("--payouts", 0, 0, 1_000_000);
@@ -38,8 +38,14 @@ internal static class MatchBench
         json.WriteString("machine_note", $"{Environment.ProcessorCount} logical cores, shared; single-threaded matcher; timings are noisy");
         if (size > 0)
         {
-            var scenario = MatchScenarioGenerator.Generate(size, seed);
-            Console.Out.WriteLine($"mixed: {scenario.Transactions.Count} transactions, {scenario.Ledger.Count} ledger entries");
+            // before-14: the data an older build generates, so both builds are timed (and fingerprinted) on the same input
+            var mix = a.Get("--mix") ?? "current";
+            if (mix is not ("current" or "before-14"))
+            {
+                throw new UsageException($"--mix is current or before-14. usage: {Usage}");
+            }
+            var scenario = MatchScenarioGenerator.Generate(size, seed, withEvidenceKinds: mix == "current");
+            Console.Out.WriteLine($"mixed ({mix}): {scenario.Transactions.Count} transactions, {scenario.Ledger.Count} ledger entries");
             if (a.Get("--write-files") is { } dir)
             {
                 WriteFiles(dir, scenario);
