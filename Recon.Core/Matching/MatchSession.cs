@@ -92,7 +92,7 @@ internal sealed class MatchSession
     private string[]?[]? _ledDescriptionTokens;
     private readonly bool[] _lost;
     // per entry: which transaction (t + 1) last paired with it and that pair's edge; one array, one cache miss
-    private readonly (int Tx, int Edge)[] _ledMark;
+    private (int Tx, int Edge)[] _ledMark;
 
     private struct LedgerFacts
     {
@@ -127,14 +127,20 @@ internal sealed class MatchSession
     private int _days;
     private Edge[] _edges;
     private int _edgeCount;
-    private readonly List<Group> _groups = [];
-    private readonly List<long> _partials = [];
-    private readonly List<int> _chain = [];
+    // collected per thread (see Fork), joined in transaction order
+    private List<Group> _groups = [];
+    private List<long> _partials = [];
+    private List<int> _chain = [];
+    private readonly int _threads;
+
+    /// <summary>Fewer transactions than this are collected on one thread: starting a second costs more than it saves.</summary>
+    private const int MinTransactionsPerThread = 10_000;
     private bool _grouped;
 
-    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger)
+    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger, int threads = 1)
     {
         _r = rules;
+        _threads = Math.Max(1, threads);
         _tx = [.. transactions];
         _led = [.. ledger];
         _window = rules.DateWindowDays;
@@ -159,18 +165,69 @@ internal sealed class MatchSession
         BuildIndexes();
         FlagRepeatedTransactions();
         Array.Fill(_bestScore, -1);
-        for (var t = 0; t < _tx.Length; t++)
+        if (_threads > 1 && _tx.Length >= 2 * MinTransactionsPerThread)
         {
-            if (_dupOf[t] < 0)
-            {
-                Collect(t);
-            }
+            // Collecting candidates reads the shared indexes and writes only per-transaction slots and per-thread lists,
+            // so halves of the transactions are collected side by side; joined in transaction order, the pairs are
+            // exactly the ones one thread would have collected, in the same order, hence the same verdicts.
+            var mid = _tx.Length / 2;
+            var second = Fork();
+            var other = Task.Run(() => second.CollectRange(mid, _tx.Length));
+            CollectRange(0, mid);
+            other.GetAwaiter().GetResult();
+            Join(second);
+        }
+        else
+        {
+            CollectRange(0, _tx.Length);
         }
         FormManyToOneGroups();
         DecideGroups();
         DecideEdges();
         SearchAmountSums();
         return Finish();
+    }
+
+    private void CollectRange(int from, int to)
+    {
+        for (var t = from; t < to; t++)
+        {
+            if (_dupOf[t] < 0)
+            {
+                Collect(t);
+            }
+        }
+    }
+
+    /// <summary>A copy that shares the indexes and the per-transaction arrays but collects into lists of its own.</summary>
+    private MatchSession Fork()
+    {
+        var w = (MatchSession)MemberwiseClone();
+        w._edges = new Edge[Math.Max(16, _edges.Length / 2)];
+        w._edgeCount = 0;
+        w._groups = [];
+        w._partials = [];
+        w._chain = [];
+        w._ledMark = new (int, int)[_led.Length];
+        w._lastCurrency = null;
+        w._lastCurrencyIndex = -1;
+        // token caches are filled lazily; each thread keeps its own rather than racing on one
+        w._ledCounterpartyTokens = null;
+        w._ledDescriptionTokens = null;
+        return w;
+    }
+
+    /// <summary>Appends what a fork collected (for later transactions) after this session's own.</summary>
+    private void Join(MatchSession w)
+    {
+        if (_edgeCount + w._edgeCount > _edges.Length)
+        {
+            Array.Resize(ref _edges, _edgeCount + w._edgeCount);
+        }
+        Array.Copy(w._edges, 0, _edges, _edgeCount, w._edgeCount);
+        _edgeCount += w._edgeCount;
+        _groups.AddRange(w._groups);
+        _partials.AddRange(w._partials);
     }
 
     /// <summary>
@@ -433,8 +490,24 @@ internal sealed class MatchSession
     /// most runs are never read (keys decide most transactions), so each is ordered the first time a scan reaches it.</remarks>
     private int LedgerAt(Bucket b, int i)
     {
-        if (!b.Settled[i])
+        if (!Volatile.Read(ref b.Settled[i]))
         {
+            SettleRun(b, i);
+        }
+        return b.Ledger[i];
+    }
+
+    /// <summary>Puts the run of equal amounts holding position <paramref name="i"/> in id order, once.</summary>
+    /// <remarks>Two collecting threads may reach one run: the bucket's lock makes one of them sort it, and the barrier
+    /// publishes the sorted entries before the flags that say so (a reader checks the flag first).</remarks>
+    private void SettleRun(Bucket b, int i)
+    {
+        lock (b)
+        {
+            if (b.Settled[i])
+            {
+                return;
+            }
             var a = b.Amounts;
             var from = i;
             var to = i + 1;
@@ -450,9 +523,9 @@ internal sealed class MatchSession
             {
                 Array.Sort(b.Ledger, from, to - from, ById);
             }
+            Interlocked.MemoryBarrier();
             Array.Fill(b.Settled, true, from, to - from);
         }
-        return b.Ledger[i];
     }
 
     private int Intern(string key)

@@ -148,6 +148,22 @@ public sealed class EvidenceTests
         Assert.Equal("bank_a,t,L1,matched,900,0,amount_date,Matched,0,250,100,350,200,0", lines[1]);
     }
 
+    [Theory]
+    [InlineData(60_000, 4)]
+    [InlineData(41_000, 9)]
+    public void Match_TwoThreads_SameVerdictsAsOneThread(int size, int seed)
+    {
+        var scenario = MatchScenarioGenerator.Generate(size, seed);
+
+        var one = new Matcher(new MatchRules(), threads: 1).Match(scenario.Transactions, scenario.Ledger);
+        var two = new Matcher(new MatchRules(), threads: 2).Match(scenario.Transactions, scenario.Ledger);
+
+        static IEnumerable<string> Lines(MatchRun run) => run.Results.Select(r =>
+            $"{r.Provider}|{r.ProviderTxId}|{string.Join(";", r.LedgerIds)}|{r.Outcome}|{r.Reason}|{r.Score}|{r.DifferenceMinor}|{r.Rule}|{r.GroupKey}|{r.Evidence}");
+        Assert.Equal(Lines(one), Lines(two));
+        Assert.Equal(one.UnmatchedLedgerIds, two.UnmatchedLedgerIds);
+    }
+
     [Fact]
     public void Evaluate_ByKind_CountsEachKindApartAndARepeatedTruthRowDoesNotHideThePair()
     {
