@@ -103,6 +103,10 @@ internal sealed class MatchSession
 
     private LedgerFacts[] _facts = [];
     private int _txCurrency;
+    // the equal-amount count of the last ScanEqual (transaction, amount): reused for the uniqueness part
+    private int _equalTx = -1;
+    private long _equalAmount;
+    private int _equalCount;
     // Every distinct key string (ledger external refs and references, provider ids) gets an int id, so each string is
     // hashed once per run: a provider id's one lookup finds its duplicate copies, its external-ref entries and its
     // reference entries together. Entries sharing a key are contiguous in _extItems / _refItems (k's entries are
@@ -743,12 +747,36 @@ internal sealed class MatchSession
 
     private int ScanEqual(int t, int currency, long amount, int budget)
     {
-        var day = _tx[t].ValueDate.DayNumber;
-        for (var d = day - _span; d <= day + _span && budget > 0; d++)
+        var tx = _tx[t];
+        var day = tx.ValueDate.DayNumber;
+        var days = (2 * _span) + 1;
+        Span<int> starts = days <= 64 ? stackalloc int[days] : new int[days];
+        // First every day's run of equal amounts is found and counted over the window: the uniqueness part of an
+        // equal-amount candidate is that count (a binary search per day is the cost of a transaction without a key,
+        // so it is paid once, not again per candidate).
+        var equal = 0;
+        for (var k = 0; k < days; k++)
         {
-            if (TryBucket(currency, d, out var b))
+            starts[k] = -1;
+            if (TryBucket(currency, day - _span + k, out var b))
             {
-                for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
+                var i = starts[k] = LowerBound(b.Amounts, amount);
+                if (MatchScoring.DayDistance(tx.ValueDate, DateOnly.FromDayNumber(day - _span + k), _business) <= _window)
+                {
+                    while (i < b.Amounts.Length && b.Amounts[i] == amount)
+                    {
+                        i++;
+                        equal++;
+                    }
+                }
+            }
+        }
+        (_equalTx, _equalAmount, _equalCount) = (t, amount, equal);
+        for (var k = 0; k < days && budget > 0; k++)
+        {
+            if (starts[k] >= 0 && TryBucket(currency, day - _span + k, out var b))
+            {
+                for (var i = starts[k]; i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
                 {
                     Consider(t, LedgerAt(b, i));
                 }
@@ -986,6 +1014,10 @@ internal sealed class MatchSession
     /// <remarks>Counted over every entry, taken or not, so the answer does not depend on what was decided first.</remarks>
     private bool UniqueInWindow(int t, int currency, long amount, long tol)
     {
+        if (tol == 0 && t == _equalTx && amount == _equalAmount && currency == _txCurrency)
+        {
+            return _equalCount == 1; // counted by ScanEqual over the same days and currency
+        }
         var day = _tx[t].ValueDate.DayNumber;
         var found = 0;
         for (var d = day - _span; d <= day + _span; d++)
