@@ -7,6 +7,7 @@ internal static class BenchCommand
 {
     private static readonly Dictionary<string, (string Help, Func<string[], IConfiguration, Task<int>> Run)> Subcommands = new(StringComparer.Ordinal)
     {
+        ["match-quality"] = ("matched precision and recall per kind over seeds: bench match-quality --size N --seeds A..B", MatchBench.QualityAsync),
         ["match"] = ("matcher throughput and memory: bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R]", MatchBench.RunAsync),
         ["bucket"] = ("Redis token bucket: acquires/s (pipelined, loopback; single and coalesced paths) and admitted-rate accuracy: " + BenchBucketCommand.Usage, BenchBucketCommand.RunAsync),
         ["spike"] = ("the 10x spike, naive vs recon on the local stack: " + BenchSpikeCommand.Usage, BenchSpikeCommand.RunAsync),

@@ -9,16 +9,16 @@ using Recon.Core.Matching;
 namespace Recon.Cli;
 
 /// <summary>
-/// <c>recon bench match</c>: generated data with realistic noise, matched single-threaded; writes throughput and the
+/// <c>recon bench match</c>: generated data with realistic noise, matched on up to two threads; writes throughput and the
 /// process's peak working set (which includes the generated data) as JSON. The payout case (1:N) is reported apart.
 /// </summary>
 internal static class MatchBench
 {
-    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S] [--write-files DIR]";
+    private const string Usage = "recon bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R] [--seed S] [--write-files DIR] [--mix current|before-14]";
 
     public static Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
-        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed", "--write-files");
+        var a = new CliArgs(args, Usage, "--size", "--out", "--payouts", "--charges-per-payout", "--runs", "--seed", "--write-files", "--mix");
         // 10M is far past the 1M target; the limit keeps a typo from exhausting memory
         var size = a.Int("--size", 0, 0, 10_000_000);
         var payouts = a.Int("--payouts", 0, 0, 1_000_000);
@@ -35,11 +35,17 @@ internal static class MatchBench
         using var stream = File.Create(outFile);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
-        json.WriteString("machine_note", $"{Environment.ProcessorCount} logical cores, shared; single-threaded matcher; timings are noisy");
+        json.WriteString("machine_note", $"{Environment.ProcessorCount} logical cores, shared; matcher on up to {Math.Min(Matcher.MaxThreads, Environment.ProcessorCount)} threads; timings are noisy");
         if (size > 0)
         {
-            var scenario = MatchScenarioGenerator.Generate(size, seed);
-            Console.Out.WriteLine($"mixed: {scenario.Transactions.Count} transactions, {scenario.Ledger.Count} ledger entries");
+            // before-14: the data an older build generates, so both builds are timed (and fingerprinted) on the same input
+            var mix = a.Get("--mix") ?? "current";
+            if (mix is not ("current" or "before-14"))
+            {
+                throw new UsageException($"--mix is current or before-14. usage: {Usage}");
+            }
+            var scenario = MatchScenarioGenerator.Generate(size, seed, withEvidenceKinds: mix == "current");
+            Console.Out.WriteLine($"mixed ({mix}): {scenario.Transactions.Count} transactions, {scenario.Ledger.Count} ledger entries");
             if (a.Get("--write-files") is { } dir)
             {
                 WriteFiles(dir, scenario);
@@ -57,6 +63,55 @@ internal static class MatchBench
         json.Flush();
         Console.Out.WriteLine($"peak working set {PeakWorkingSet() / (1024 * 1024)} MiB; written {outFile}");
         return Task.FromResult(0);
+    }
+
+    /// <summary>
+    /// <c>recon bench match-quality --size N --seeds A..B</c>: matched precision and recall of the generated mixed
+    /// scenario at each seed, overall and per kind of case, as a table anyone can rerun (no timing).
+    /// </summary>
+    public static Task<int> QualityAsync(string[] args, IConfiguration configuration)
+    {
+        const string QualityUsage = "recon bench match-quality --size N --seeds A..B";
+        var a = new CliArgs(args, QualityUsage, "--size", "--seeds");
+        var size = a.Int("--size", 20_000, 1, 2_000_000);
+        var seeds = a.Get("--seeds") ?? "1..10";
+        var parts = seeds.Split("..");
+        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var from)
+            || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var to) || from > to || from < 0)
+        {
+            throw new UsageException($"--seeds takes A..B (0 <= A <= B). usage: {QualityUsage}");
+        }
+        var rules = MatchRules.FromConfiguration(configuration.GetSection("Recon:Matching"));
+        var matcher = new Matcher(rules);
+        // per kind over all seeds: matched, correct, pairs, and the worst seed's precision and recall
+        var total = new SortedDictionary<string, (int M, int C, int P, double MinP, double MinR)>(StringComparer.Ordinal);
+        Console.Out.WriteLine($"mixed scenario, size {size}, seeds {from}..{to}, default rules");
+        Console.Out.WriteLine($"{"seed",5} {"transactions",12} {"matched",8} {"precision",10} {"recall",8}");
+        var ok = true;
+        for (var seed = from; seed <= to; seed++)
+        {
+            var scenario = MatchScenarioGenerator.Generate(size, seed);
+            var eval = MatchEvaluation.Evaluate(matcher.Match(scenario.Transactions, scenario.Ledger), scenario.Truth);
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{seed,5} {scenario.Transactions.Count,12} {eval.Matched,8} {eval.Precision,10:F4} {eval.Recall,8:F4}"));
+            ok &= eval.Precision >= 0.999 && eval.Recall >= 0.98;
+            foreach (var k in eval.ByKind)
+            {
+                var t = total.TryGetValue(k.Kind, out var seen) ? seen : (M: 0, C: 0, P: 0, MinP: 1.0, MinR: 1.0);
+                total[k.Kind] = (t.M + k.Matched, t.C + k.CorrectMatched, t.P + k.TruthPairs, Math.Min(t.MinP, k.Precision), Math.Min(t.MinR, k.Recall));
+            }
+        }
+        Console.Out.WriteLine();
+        Console.Out.WriteLine($"{"kind",-28} {"matched",8} {"correct",8} {"pairs",8} {"precision",10} {"recall",8} {"worst seed P",13} {"worst seed R",13}");
+        foreach (var (kind, t) in total)
+        {
+            var p = t.M == 0 ? 1.0 : (double)t.C / t.M;
+            var r = t.P == 0 ? 1.0 : (double)t.C / t.P;
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kind,-28} {t.M,8} {t.C,8} {t.P,8} {p,10:F4} {r,8:F4} {t.MinP,13:F4} {t.MinR,13:F4}"));
+        }
+        Console.Out.WriteLine(ok ? "every seed: precision >= 0.999 and recall >= 0.98" : "some seed missed precision >= 0.999 or recall >= 0.98");
+        return Task.FromResult(ok ? 0 : 1);
     }
 
     private static void Measure(Utf8JsonWriter json, string name, MatchScenario scenario, MatchRules rules, int runs, bool withTruth)

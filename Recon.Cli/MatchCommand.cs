@@ -73,9 +73,21 @@ internal static class MatchCommand
             var eval = MatchEvaluation.Evaluate(run, truth);
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"precision {eval.Precision:F4} ({eval.CorrectMatched}/{eval.Matched} matched agree with the truth), recall {eval.Recall:F4} ({eval.CorrectMatched}/{eval.TruthPairs} truth pairs matched)"));
+            WriteKindTable(Console.Out, eval.ByKind);
         }
         Console.Out.WriteLine($"results: {outFile}");
         return Task.FromResult(0);
+    }
+
+    /// <summary>Precision and recall of matched per kind of case (the truth file's <c>kind</c> column).</summary>
+    internal static void WriteKindTable(TextWriter w, IReadOnlyList<KindEvaluation> byKind)
+    {
+        w.WriteLine($"  {"kind",-28} {"matched",8} {"correct",8} {"pairs",8} {"precision",10} {"recall",8}");
+        foreach (var k in byKind)
+        {
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {k.Kind,-28} {k.Matched,8} {k.CorrectMatched,8} {k.TruthPairs,8} {k.Precision,10:F4} {k.Recall,8:F4}"));
+        }
     }
 
     private static IReadOnlyList<ProviderTransaction> ReadTransactions(string file)

@@ -22,6 +22,7 @@ public enum MatchOutcome
 /// <param name="DifferenceMinor">Provider amount minus ledger amount, in minor units.</param>
 /// <param name="Rule">Name of the rule that decided it.</param>
 /// <param name="GroupKey">Set when the result is part of a 1:N or N:1 group: every member carries the same key.</param>
+/// <param name="Evidence">The parts of <paramref name="Score"/>: why it is what it is.</param>
 public sealed record MatchResult(
     string Provider,
     string ProviderTxId,
@@ -31,7 +32,26 @@ public sealed record MatchResult(
     int Score,
     long DifferenceMinor,
     string Rule,
-    string? GroupKey = null);
+    string? GroupKey = null,
+    MatchEvidence Evidence = default);
+
+/// <summary>
+/// The parts of a score (each 0..its maximum in <see cref="MatchScoring"/>), so a reviewer sees why a verdict is what it is.
+/// </summary>
+/// <remarks>The score is their sum, at most <see cref="MatchScoring.MaxScore"/>, and held under the confirm threshold when
+/// a tolerance, window or currency rule failed (the reason says which). Counterparty and uniqueness are computed only
+/// when they could change the verdict, so a part of 0 means "not needed" as well as "not found".</remarks>
+/// <param name="Key">Reference evidence: exact key, bank reference, transposed or typo'd reference.</param>
+/// <param name="Amount">Amount agreement within the tolerance.</param>
+/// <param name="Date">Value-date distance within the window.</param>
+/// <param name="Counterparty">The ledger counterparty (or description) named in the payment's description.</param>
+/// <param name="Uniqueness">The amount is the only one of its size in the window and currency.</param>
+/// <param name="Group">A group under one exact reference whose amounts add up exactly.</param>
+public readonly record struct MatchEvidence(int Key, int Amount, int Date, int Counterparty, int Uniqueness, int Group)
+{
+    /// <summary>The parts added up (before the cap at <see cref="MatchScoring.MaxScore"/>).</summary>
+    public int Sum => Key + Amount + Date + Counterparty + Uniqueness + Group;
+}
 
 /// <summary>The outcome of matching a set of provider transactions against a set of ledger candidates.</summary>
 /// <param name="Results">One result per provider transaction given (duplicates included, flagged).</param>

@@ -26,9 +26,10 @@ public static class MatchFiles
     public static readonly string[] TransactionColumns = ["provider", "provider_tx_id", "account", "amount_minor", "fee_minor", "currency", "value_date", "reference", "end_to_end_id", "group_id", "description"];
 
     /// <summary>Result columns.</summary>
-    public static readonly string[] ResultColumns = ["provider", "provider_tx_id", "ledger_ids", "outcome", "score", "difference_minor", "rule"];
+    public static readonly string[] ResultColumns = ["provider", "provider_tx_id", "ledger_ids", "outcome", "score", "difference_minor", "rule",
+        "reason", "score_key", "score_amount", "score_date", "score_counterparty", "score_uniqueness", "score_group"];
 
-    /// <summary>Truth columns (for precision and recall).</summary>
+    /// <summary>Truth columns (for precision and recall); <c>kind</c> may be added as an optional fourth column.</summary>
     public static readonly string[] TruthColumns = ["provider", "provider_tx_id", "ledger_ids"];
 
     public static List<LedgerEntry> ReadLedger(TextReader reader, string file)
@@ -74,11 +75,12 @@ public static class MatchFiles
     public static List<MatchTruth> ReadTruth(TextReader reader, string file)
     {
         var rows = new List<MatchTruth>();
-        foreach (var row in Rows(reader, file, TruthColumns, []))
+        foreach (var row in Rows(reader, file, TruthColumns, ["kind"]))
         {
             var ids = row.Optional("ledger_ids");
             rows.Add(new MatchTruth(row.Required("provider"), row.Required("provider_tx_id"),
-                string.IsNullOrEmpty(ids) ? [] : ids.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)));
+                string.IsNullOrEmpty(ids) ? [] : ids.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                row.Optional("kind") ?? ""));
         }
         return rows;
     }
@@ -89,8 +91,10 @@ public static class MatchFiles
         writer.Write('\n');
         foreach (var r in results)
         {
+            var e = r.Evidence;
             WriteRow(writer, r.Provider, r.ProviderTxId, string.Join(';', r.LedgerIds), OutcomeName(r.Outcome),
-                r.Score.ToString(CultureInfo.InvariantCulture), r.DifferenceMinor.ToString(CultureInfo.InvariantCulture), r.Rule);
+                r.Score.ToString(CultureInfo.InvariantCulture), r.DifferenceMinor.ToString(CultureInfo.InvariantCulture), r.Rule, r.Reason,
+                Num(e.Key), Num(e.Amount), Num(e.Date), Num(e.Counterparty), Num(e.Uniqueness), Num(e.Group));
         }
     }
 
@@ -116,10 +120,10 @@ public static class MatchFiles
 
     public static void WriteTruth(TextWriter writer, IEnumerable<MatchTruth> truth)
     {
-        writer.Write(string.Join(',', TruthColumns) + "\n");
+        writer.Write(string.Join(',', TruthColumns) + ",kind\n");
         foreach (var t in truth)
         {
-            WriteRow(writer, t.Provider, t.ProviderTxId, string.Join(';', t.LedgerIds));
+            WriteRow(writer, t.Provider, t.ProviderTxId, string.Join(';', t.LedgerIds), t.Kind);
         }
     }
 
@@ -133,6 +137,8 @@ public static class MatchFiles
         MatchOutcome.Duplicate => "duplicate",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
     };
+
+    private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
 
     private static string Iso(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -5,7 +5,8 @@ namespace Recon.Core.Matching;
 /// deciding candidate, the one listed first is reported (TigerBeetle-style result codes), so a reader sees the most
 /// important fault, not an arbitrary one. Rendered as its name in <see cref="MatchResult.Reason"/>.
 /// </summary>
-public enum MatchReason
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1028:Enum storage should be Int32", Justification = "one byte keeps the matcher's pair at 24 bytes with the score's parts")]
+public enum MatchReason : byte
 {
     /// <summary>Every check passed and the score reached the confirm threshold.</summary>
     Matched = 0,
@@ -58,6 +59,9 @@ public static class MatchRuleNames
 
     /// <summary>A reference one edit (typo) away from a ledger reference, amount and date agreeing.</summary>
     public const string ReferenceFuzzy = "reference_fuzzy";
+
+    /// <summary>A long reference with two adjacent characters swapped, amount and date agreeing.</summary>
+    public const string ReferenceTransposed = "reference_transposed";
 
     /// <summary>No key: amount and value date only (never enough to confirm on its own).</summary>
     public const string AmountDate = "amount_date";

@@ -12,6 +12,31 @@ public static class MatchScoring
     /// <summary>One typo from a ledger reference.</summary>
     public const int KeyFuzzy = 580;
 
+    /// <summary>Two adjacent characters swapped in a reference of at least <see cref="MinTransposedLength"/> characters.</summary>
+    /// <remarks>A swap keeps every character of the reference; in a long random reference the chance that another
+    /// reference is one swap away is far smaller than for a substitution, so it scores between a typo and a bank reference.</remarks>
+    public const int KeyTransposed = 610;
+
+    /// <summary>Shortest reference whose adjacent swap counts as <see cref="KeyTransposed"/> (shorter ones are plain typos).</summary>
+    public const int MinTransposedLength = 10;
+
+    /// <summary>Every token of the ledger counterparty appears in the payment's description.</summary>
+    /// <remarks>With an equal amount (250), the same day (100) and a unique amount (200) this reaches 900 exactly:
+    /// a payment without a reference is confirmed only when all four agree.</remarks>
+    public const int CounterpartyFull = 350;
+
+    /// <summary>Most a shared ledger description can add (descriptions are generic: "invoice", "payment").</summary>
+    public const int DescriptionMax = 100;
+
+    /// <summary>The only ledger entry in the currency within the amount tolerance over the whole date window.</summary>
+    public const int UniqueAmount = 200;
+
+    /// <summary>An N:1 or 1:N group under one exact shared reference whose amounts add up exactly.</summary>
+    public const int GroupExactSum = 100;
+
+    /// <summary>The most a score can be, whatever the parts add up to.</summary>
+    public const int MaxScore = 1000;
+
     /// <summary>Amounts equal.</summary>
     public const int AmountExact = 250;
 
@@ -86,6 +111,22 @@ public static class MatchScoring
     /// <summary>Calendar days that can hold <paramref name="windowDays"/> business days (weekends added back).</summary>
     public static int CalendarSpan(int windowDays, bool businessDays)
         => businessDays ? windowDays + (2 * ((windowDays + 4) / 5)) : windowDays;
+
+    /// <summary>True when <paramref name="a"/> becomes <paramref name="b"/> by swapping exactly two adjacent (different) characters.</summary>
+    public static bool IsTransposition(string a, string b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+        var i = 0;
+        while (i < a.Length && a[i] == b[i])
+        {
+            i++;
+        }
+        return i + 1 < a.Length && a[i] == b[i + 1] && a[i + 1] == b[i]
+            && string.CompareOrdinal(a, i + 2, b, i + 2, a.Length - i - 2) == 0;
+    }
 
     /// <summary>True when <paramref name="a"/> becomes <paramref name="b"/> by one substitution, insertion, deletion or adjacent swap.</summary>
     public static bool WithinOneEdit(string a, string b)

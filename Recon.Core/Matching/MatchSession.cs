@@ -20,19 +20,22 @@ internal sealed class MatchSession
         GroupOneToMany,
         GroupManyToOne,
         AmountSum,
+        Transposed,
     }
 
     private static readonly string[] KindNames =
     [
         MatchRuleNames.ExternalRef, MatchRuleNames.EndToEndId, MatchRuleNames.Reference, MatchRuleNames.ReferenceFuzzy,
         MatchRuleNames.AmountDate, MatchRuleNames.GroupOneToMany, MatchRuleNames.GroupManyToOne, MatchRuleNames.AmountSum,
+        MatchRuleNames.ReferenceTransposed,
     ];
 
     // rule id = kind * 4 + (net ? 1 : 0) + (converted ? 2 : 0); names built once so results share the strings.
     private static readonly string[] RuleNames = BuildRuleNames();
     private static readonly string[] ReasonNames = Enum.GetNames<MatchReason>();
 
-    // 24 bytes in this order (a million and more of them per run): the widest field first, a score fits 16 bits
+    // 24 bytes in this order (a million and more of them per run): the widest field first, a score fits 16 bits, and
+    // the score's parts fill the padding (the key part follows from the rule; the counterparty part is stored halved)
     private struct Edge
     {
         public long Diff;
@@ -41,6 +44,12 @@ internal sealed class MatchSession
         public short Score;
         public byte Rule;
         public MatchReason Reason;
+        public byte Amount;
+        public byte Date;
+        public byte HalfCounterparty;
+        public byte Uniqueness;
+
+        public readonly MatchEvidence Evidence => new(KeyScore((Kind)(Rule / 4)), Amount, Date, HalfCounterparty * 2, Uniqueness, 0);
     }
 
     private sealed class Group
@@ -52,6 +61,7 @@ internal sealed class MatchSession
         public byte Rule { get; init; }
         public MatchReason Reason { get; init; }
         public required string Key { get; init; }
+        public MatchEvidence Evidence { get; init; }
     }
 
     private sealed class Bucket(long[] amounts, int[] ledger)
@@ -75,9 +85,14 @@ internal sealed class MatchSession
     private readonly int[] _bestScore;
     private readonly byte[] _bestRule;
     private readonly MatchReason[] _bestReason;
+    private readonly MatchEvidence[] _bestEvidence;
+    // description tokens, computed the first time a candidate needs counterparty evidence
+    private readonly string[]?[] _txTokens;
+    private string[]?[]? _ledCounterpartyTokens;
+    private string[]?[]? _ledDescriptionTokens;
     private readonly bool[] _lost;
     // per entry: which transaction (t + 1) last paired with it and that pair's edge; one array, one cache miss
-    private readonly (int Tx, int Edge)[] _ledMark;
+    private (int Tx, int Edge)[] _ledMark;
 
     private struct LedgerFacts
     {
@@ -88,6 +103,10 @@ internal sealed class MatchSession
 
     private LedgerFacts[] _facts = [];
     private int _txCurrency;
+    // the equal-amount count of the last ScanEqual (transaction, amount): reused for the uniqueness part
+    private int _equalTx = -1;
+    private long _equalAmount;
+    private int _equalCount;
     // Every distinct key string (ledger external refs and references, provider ids) gets an int id, so each string is
     // hashed once per run: a provider id's one lookup finds its duplicate copies, its external-ref entries and its
     // reference entries together. Entries sharing a key are contiguous in _extItems / _refItems (k's entries are
@@ -112,14 +131,20 @@ internal sealed class MatchSession
     private int _days;
     private Edge[] _edges;
     private int _edgeCount;
-    private readonly List<Group> _groups = [];
-    private readonly List<long> _partials = [];
-    private readonly List<int> _chain = [];
+    // collected per thread (see Fork), joined in transaction order
+    private List<Group> _groups = [];
+    private List<long> _partials = [];
+    private List<int> _chain = [];
+    private readonly int _threads;
+
+    /// <summary>Fewer transactions than this are collected on one thread: starting a second costs more than it saves.</summary>
+    private const int MinTransactionsPerThread = 10_000;
     private bool _grouped;
 
-    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger)
+    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger, int threads = 1)
     {
         _r = rules;
+        _threads = Math.Max(1, threads);
         _tx = [.. transactions];
         _led = [.. ledger];
         _window = rules.DateWindowDays;
@@ -132,6 +157,8 @@ internal sealed class MatchSession
         _bestScore = new int[_tx.Length];
         _bestRule = new byte[_tx.Length];
         _bestReason = new MatchReason[_tx.Length];
+        _bestEvidence = new MatchEvidence[_tx.Length];
+        _txTokens = new string[]?[_tx.Length];
         _lost = new bool[_tx.Length];
         _ledMark = new (int, int)[_led.Length];
         _edges = new Edge[Math.Max(16, _tx.Length + (_tx.Length / 4))];
@@ -142,18 +169,69 @@ internal sealed class MatchSession
         BuildIndexes();
         FlagRepeatedTransactions();
         Array.Fill(_bestScore, -1);
-        for (var t = 0; t < _tx.Length; t++)
+        if (_threads > 1 && _tx.Length >= 2 * MinTransactionsPerThread)
         {
-            if (_dupOf[t] < 0)
-            {
-                Collect(t);
-            }
+            // Collecting candidates reads the shared indexes and writes only per-transaction slots and per-thread lists,
+            // so halves of the transactions are collected side by side; joined in transaction order, the pairs are
+            // exactly the ones one thread would have collected, in the same order, hence the same verdicts.
+            var mid = _tx.Length / 2;
+            var second = Fork();
+            var other = Task.Run(() => second.CollectRange(mid, _tx.Length));
+            CollectRange(0, mid);
+            other.GetAwaiter().GetResult();
+            Join(second);
+        }
+        else
+        {
+            CollectRange(0, _tx.Length);
         }
         FormManyToOneGroups();
         DecideGroups();
         DecideEdges();
         SearchAmountSums();
         return Finish();
+    }
+
+    private void CollectRange(int from, int to)
+    {
+        for (var t = from; t < to; t++)
+        {
+            if (_dupOf[t] < 0)
+            {
+                Collect(t);
+            }
+        }
+    }
+
+    /// <summary>A copy that shares the indexes and the per-transaction arrays but collects into lists of its own.</summary>
+    private MatchSession Fork()
+    {
+        var w = (MatchSession)MemberwiseClone();
+        w._edges = new Edge[Math.Max(16, _edges.Length / 2)];
+        w._edgeCount = 0;
+        w._groups = [];
+        w._partials = [];
+        w._chain = [];
+        w._ledMark = new (int, int)[_led.Length];
+        w._lastCurrency = null;
+        w._lastCurrencyIndex = -1;
+        // token caches are filled lazily; each thread keeps its own rather than racing on one
+        w._ledCounterpartyTokens = null;
+        w._ledDescriptionTokens = null;
+        return w;
+    }
+
+    /// <summary>Appends what a fork collected (for later transactions) after this session's own.</summary>
+    private void Join(MatchSession w)
+    {
+        if (_edgeCount + w._edgeCount > _edges.Length)
+        {
+            Array.Resize(ref _edges, _edgeCount + w._edgeCount);
+        }
+        Array.Copy(w._edges, 0, _edges, _edgeCount, w._edgeCount);
+        _edgeCount += w._edgeCount;
+        _groups.AddRange(w._groups);
+        _partials.AddRange(w._partials);
     }
 
     /// <summary>
@@ -416,8 +494,24 @@ internal sealed class MatchSession
     /// most runs are never read (keys decide most transactions), so each is ordered the first time a scan reaches it.</remarks>
     private int LedgerAt(Bucket b, int i)
     {
-        if (!b.Settled[i])
+        if (!Volatile.Read(ref b.Settled[i]))
         {
+            SettleRun(b, i);
+        }
+        return b.Ledger[i];
+    }
+
+    /// <summary>Puts the run of equal amounts holding position <paramref name="i"/> in id order, once.</summary>
+    /// <remarks>Two collecting threads may reach one run: the bucket's lock makes one of them sort it, and the barrier
+    /// publishes the sorted entries before the flags that say so (a reader checks the flag first).</remarks>
+    private void SettleRun(Bucket b, int i)
+    {
+        lock (b)
+        {
+            if (b.Settled[i])
+            {
+                return;
+            }
             var a = b.Amounts;
             var from = i;
             var to = i + 1;
@@ -433,9 +527,9 @@ internal sealed class MatchSession
             {
                 Array.Sort(b.Ledger, from, to - from, ById);
             }
+            Interlocked.MemoryBarrier();
             Array.Fill(b.Settled, true, from, to - from);
         }
-        return b.Ledger[i];
     }
 
     private int Intern(string key)
@@ -592,7 +686,9 @@ internal sealed class MatchSession
         {
             return false;
         }
-        var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), nearestDays, true);
+        var evidence = new MatchEvidence(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol),
+            MatchScoring.DateScore(nearestDays, _window), 0, 0, diff == 0 ? MatchScoring.GroupExactSum : 0);
+        var (score, reason) = Combine(evidence, nearestDays, true);
         if (score < _r.ProposeThreshold)
         {
             return false;
@@ -606,6 +702,7 @@ internal sealed class MatchSession
             Rule = RuleId(Kind.GroupOneToMany, net, false),
             Reason = reason,
             Key = "1n:" + key,
+            Evidence = evidence,
         });
         return true;
     }
@@ -613,10 +710,10 @@ internal sealed class MatchSession
     private (long Diff, bool Net) Closer(ProviderTransaction tx, long grossDiff, long netDiff)
         => _r.FeeNetting && tx.FeeMinor != 0 && Math.Abs(netDiff) < Math.Abs(grossDiff) ? (netDiff, true) : (grossDiff, false);
 
-    private (int Score, MatchReason Reason) Combine(int keyScore, int amountScore, int days, bool amountOk)
+    private (int Score, MatchReason Reason) Combine(in MatchEvidence evidence, int days, bool amountOk)
     {
         var dateOk = days <= _window;
-        var score = keyScore + amountScore + MatchScoring.DateScore(days, _window);
+        var score = Math.Min(MatchScoring.MaxScore, evidence.Sum);
         var reason = !amountOk ? MatchReason.AmountOutsideTolerance
             : !dateOk ? MatchReason.DateOutsideWindow
             : score < _r.ConfirmThreshold ? MatchReason.BelowConfirmThreshold
@@ -650,12 +747,36 @@ internal sealed class MatchSession
 
     private int ScanEqual(int t, int currency, long amount, int budget)
     {
-        var day = _tx[t].ValueDate.DayNumber;
-        for (var d = day - _span; d <= day + _span && budget > 0; d++)
+        var tx = _tx[t];
+        var day = tx.ValueDate.DayNumber;
+        var days = (2 * _span) + 1;
+        Span<int> starts = days <= 64 ? stackalloc int[days] : new int[days];
+        // First every day's run of equal amounts is found and counted over the window: the uniqueness part of an
+        // equal-amount candidate is that count (a binary search per day is the cost of a transaction without a key,
+        // so it is paid once, not again per candidate).
+        var equal = 0;
+        for (var k = 0; k < days; k++)
         {
-            if (TryBucket(currency, d, out var b))
+            starts[k] = -1;
+            if (TryBucket(currency, day - _span + k, out var b))
             {
-                for (var i = LowerBound(b.Amounts, amount); i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
+                var i = starts[k] = LowerBound(b.Amounts, amount);
+                if (MatchScoring.DayDistance(tx.ValueDate, DateOnly.FromDayNumber(day - _span + k), _business) <= _window)
+                {
+                    while (i < b.Amounts.Length && b.Amounts[i] == amount)
+                    {
+                        i++;
+                        equal++;
+                    }
+                }
+            }
+        }
+        (_equalTx, _equalAmount, _equalCount) = (t, amount, equal);
+        for (var k = 0; k < days && budget > 0; k++)
+        {
+            if (starts[k] >= 0 && TryBucket(currency, day - _span + k, out var b))
+            {
+                for (var i = starts[k]; i < b.Amounts.Length && b.Amounts[i] == amount && budget > 0; i++, budget--)
                 {
                     Consider(t, LedgerAt(b, i));
                 }
@@ -704,7 +825,7 @@ internal sealed class MatchSession
 
     private void Consider(int t, int l)
     {
-        var kind = IsFuzzy(_tx[t], _led[l]) ? Kind.Fuzzy : Kind.AmountDate;
+        var kind = TypoKind(_tx[t], _led[l]);
         var e = Evaluate(t, l, kind);
         // without a key only a candidate inside every tolerance is worth a pair
         if (e.Reason is MatchReason.Matched or MatchReason.BelowConfirmThreshold)
@@ -756,14 +877,29 @@ internal sealed class MatchSession
         return lo;
     }
 
-    private bool IsFuzzy(ProviderTransaction tx, LedgerEntry le)
+    /// <summary>How the candidate's references relate: a long reference with two adjacent characters swapped, one
+    /// other typo, or nothing (amount and date only).</summary>
+    private Kind TypoKind(ProviderTransaction tx, LedgerEntry le)
     {
         if (!_r.FuzzyReferences)
         {
-            return false;
+            return Kind.AmountDate;
         }
-        return Near(tx.EndToEndId, le.Reference) || Near(tx.BankReference, le.Reference)
-            || Near(tx.ProviderTxId, le.ExternalRef) || Near(tx.EndToEndId, le.ExternalRef);
+        var best = Kind.AmountDate;
+        foreach (var (a, b) in (ReadOnlySpan<(string?, string?)>)[(tx.EndToEndId, le.Reference), (tx.BankReference, le.Reference),
+            (tx.ProviderTxId, le.ExternalRef), (tx.EndToEndId, le.ExternalRef)])
+        {
+            if (!Near(a, b))
+            {
+                continue;
+            }
+            if (a!.Length >= MatchScoring.MinTransposedLength && MatchScoring.IsTransposition(a, b!))
+            {
+                return Kind.Transposed;
+            }
+            best = Kind.Fuzzy;
+        }
+        return best;
     }
 
     private bool Near(string? a, string? b)
@@ -809,6 +945,7 @@ internal sealed class MatchSession
             _bestScore[t] = e.Score;
             _bestReason[t] = e.Reason;
             _bestRule[t] = e.Rule;
+            _bestEvidence[t] = e.Evidence;
         }
     }
 
@@ -828,8 +965,12 @@ internal sealed class MatchSession
             var days0 = MatchScoring.DayDistance(tx.ValueDate, le.ValueDate, _business);
             if (conversion is null)
             {
-                var (s0, _) = Combine(KeyScore(kind), 0, days0, false);
-                return new Edge { Tx = t, Ledger = l, Score = (short)s0, Diff = 0, Rule = RuleId(kind, false, false), Reason = MatchReason.CurrencyMismatch };
+                var (s0, _) = Combine(new MatchEvidence(KeyScore(kind), 0, MatchScoring.DateScore(days0, _window), 0, 0, 0), days0, false);
+                return new Edge
+                {
+                    Tx = t, Ledger = l, Score = (short)s0, Diff = 0, Rule = RuleId(kind, false, false), Reason = MatchReason.CurrencyMismatch,
+                    Date = (byte)MatchScoring.DateScore(days0, _window),
+                };
             }
             gross = conversion.Convert(gross, tx.Currency);
             netAmount = conversion.Convert(netAmount, tx.Currency);
@@ -843,8 +984,74 @@ internal sealed class MatchSession
         var (diff, net) = Closer(tx, gross - f.Amount, netAmount - f.Amount);
         var amountOk = Math.Abs(diff) <= tol;
         var days = MatchScoring.DayDistance(tx.ValueDate, DateOnly.FromDayNumber(f.Day), _business);
-        var (score, reason) = Combine(KeyScore(kind), MatchScoring.AmountScore(diff, tol), days, amountOk);
-        return new Edge { Tx = t, Ledger = l, Score = (short)score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason };
+        var amountPart = MatchScoring.AmountScore(diff, tol);
+        var datePart = MatchScoring.DateScore(days, _window);
+        var keyPart = KeyScore(kind);
+        int cpPart = 0, uniquePart = 0;
+        var basic = keyPart + amountPart + datePart;
+        // Counterparty and uniqueness are looked at only where they can lift a candidate inside every tolerance to the
+        // confirm threshold: most pairs are confirmed by their key and never pay for them (the 500k/CPU-second budget).
+        if (amountOk && days <= _window && !converted && basic < _r.ConfirmThreshold
+            && basic + MatchScoring.CounterpartyFull + MatchScoring.UniqueAmount >= _r.ConfirmThreshold)
+        {
+            // an equal amount is unique when no other entry has exactly it; an amount off by a charge when no other
+            // entry is inside the tolerance either (any of them could be the one paid short)
+            uniquePart = UniqueInWindow(t, f.Currency, net ? netAmount : gross, diff == 0 ? 0 : tol) ? MatchScoring.UniqueAmount : 0;
+            cpPart = CounterpartyScore(t, l) & ~1; // even: the edge stores it halved
+        }
+        var evidence = new MatchEvidence(keyPart, amountPart, datePart, cpPart, uniquePart, 0);
+        var (score, reason) = Combine(evidence, days, amountOk);
+        return new Edge
+        {
+            Tx = t, Ledger = l, Score = (short)score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason,
+            Amount = (byte)amountPart, Date = (byte)datePart, HalfCounterparty = (byte)(cpPart / 2), Uniqueness = (byte)uniquePart,
+        };
+    }
+
+    /// <summary>True when exactly one ledger entry in the currency lies within <paramref name="tol"/> of
+    /// <paramref name="amount"/> over the transaction's whole date window (the candidate itself): an amount nobody else
+    /// could have paid.</summary>
+    /// <remarks>Counted over every entry, taken or not, so the answer does not depend on what was decided first.</remarks>
+    private bool UniqueInWindow(int t, int currency, long amount, long tol)
+    {
+        if (tol == 0 && t == _equalTx && amount == _equalAmount && currency == _txCurrency)
+        {
+            return _equalCount == 1; // counted by ScanEqual over the same days and currency
+        }
+        var day = _tx[t].ValueDate.DayNumber;
+        var found = 0;
+        for (var d = day - _span; d <= day + _span; d++)
+        {
+            if (!TryBucket(currency, d, out var b) || MatchScoring.DayDistance(_tx[t].ValueDate, DateOnly.FromDayNumber(d), _business) > _window)
+            {
+                continue;
+            }
+            var from = LowerBound(b.Amounts, amount - tol);
+            var to = LowerBound(b.Amounts, amount + tol + 1);
+            found += to - from;
+            if (found > 1)
+            {
+                return false;
+            }
+        }
+        return found == 1;
+    }
+
+    /// <summary>The counterparty part: the ledger counterparty's name tokens (or, worth less, its description's) found in
+    /// the payment's description.</summary>
+    private int CounterpartyScore(int t, int l)
+    {
+        var txTokens = _txTokens[t] ??= CounterpartyNames.Tokens(_tx[t].Remittance);
+        if (txTokens.Length == 0)
+        {
+            return 0;
+        }
+        _ledCounterpartyTokens ??= new string[]?[_led.Length];
+        _ledDescriptionTokens ??= new string[]?[_led.Length];
+        var name = _ledCounterpartyTokens[l] ??= CounterpartyNames.Tokens(_led[l].Counterparty);
+        var description = _ledDescriptionTokens[l] ??= CounterpartyNames.Tokens(_led[l].Description);
+        return Math.Max(CounterpartyNames.Score(name, txTokens, MatchScoring.CounterpartyFull),
+            CounterpartyNames.Score(description, txTokens, MatchScoring.DescriptionMax));
     }
 
     private static int KeyScore(Kind kind) => kind switch
@@ -852,6 +1059,7 @@ internal sealed class MatchSession
         Kind.ExternalRef or Kind.EndToEnd => MatchScoring.KeyExact,
         Kind.Reference => MatchScoring.KeyReference,
         Kind.Fuzzy => MatchScoring.KeyFuzzy,
+        Kind.Transposed => MatchScoring.KeyTransposed,
         _ => 0,
     };
 
@@ -912,7 +1120,10 @@ internal sealed class MatchSession
             {
                 continue;
             }
-            var (score, reason) = Combine(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol), maxDays, true);
+            // every part names the invoice exactly and the parts add up to it exactly: what an accountant confirms
+            var evidence = new MatchEvidence(MatchScoring.KeyReference, MatchScoring.AmountScore(diff, tol),
+                MatchScoring.DateScore(maxDays, _window), 0, 0, diff == 0 ? MatchScoring.GroupExactSum : 0);
+            var (score, reason) = Combine(evidence, maxDays, true);
             if (score < _r.ProposeThreshold)
             {
                 continue;
@@ -926,6 +1137,7 @@ internal sealed class MatchSession
                 Rule = RuleId(Kind.GroupManyToOne, useNet, false),
                 Reason = reason,
                 Key = "n1:" + le.Id,
+                Evidence = evidence,
             });
         }
     }
@@ -963,7 +1175,7 @@ internal sealed class MatchSession
             var outcome = g.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
             foreach (var t in g.Tx)
             {
-                _results[t] = Result(t, ids, outcome, g.Reason, g.Score, g.Diff, RuleNames[g.Rule], g.Key);
+                _results[t] = Result(t, ids, outcome, g.Reason, g.Score, g.Diff, RuleNames[g.Rule], g.Key, g.Evidence);
             }
             foreach (var l in g.Ledger)
             {
@@ -1003,8 +1215,8 @@ internal sealed class MatchSession
             var identical = groups == 1 && g.Tx.Length == 1
                 && conflicted.Where(o => o != g && o.Ledger.Intersect(g.Ledger).Any()).All(o => o.Tx.Length == 1 && Identical(o.Tx[0], t));
             _results[t] = identical
-                ? Result(t, [.. ids], MatchOutcome.Duplicate, MatchReason.DuplicatePayment, g.Score, g.Diff, RuleNames[g.Rule], g.Key)
-                : Result(t, [.. ids], MatchOutcome.Ambiguous, MatchReason.Ambiguous, g.Score, g.Diff, RuleNames[g.Rule], g.Key);
+                ? Result(t, [.. ids], MatchOutcome.Duplicate, MatchReason.DuplicatePayment, g.Score, g.Diff, RuleNames[g.Rule], g.Key, g.Evidence)
+                : Result(t, [.. ids], MatchOutcome.Ambiguous, MatchReason.Ambiguous, g.Score, g.Diff, RuleNames[g.Rule], g.Key, g.Evidence);
         }
     }
 
@@ -1032,7 +1244,7 @@ internal sealed class MatchSession
                 && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
             {
                 var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
-                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null);
+                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 _ledState[e.Ledger] = LedgerUsed;
                 e.Score = -1; // decided; the levels below skip it
             }
@@ -1110,7 +1322,7 @@ internal sealed class MatchSession
                 if (txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
                 {
                     var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
-                    _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null);
+                    _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 }
                 else if (txCount[e.Tx] > 1)
                 {
@@ -1125,7 +1337,7 @@ internal sealed class MatchSession
                 {
                     var dup = ledSame[e.Ledger];
                     _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], dup ? MatchOutcome.Duplicate : MatchOutcome.Ambiguous,
-                        dup ? MatchReason.DuplicatePayment : MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null);
+                        dup ? MatchReason.DuplicatePayment : MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 }
             }
             foreach (var i in active)
@@ -1142,7 +1354,7 @@ internal sealed class MatchSession
                     list.Sort((a, b) => string.CompareOrdinal(_led[_edges[a].Ledger].Id, _led[_edges[b].Ledger].Id));
                     var e = _edges[list[0]];
                     var ids = list.Select(i => _led[_edges[i].Ledger].Id).ToArray();
-                    _results[t] = Result(t, ids, MatchOutcome.Ambiguous, MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null);
+                    _results[t] = Result(t, ids, MatchOutcome.Ambiguous, MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 }
                 tied.Clear();
             }
@@ -1245,7 +1457,8 @@ internal sealed class MatchSession
             maxDays = Math.Max(maxDays, MatchScoring.DayDistance(tx.ValueDate, _led[l].ValueDate, _business));
         }
         var diff = tx.AmountMinor - sum;
-        var (score, reason) = Combine(0, MatchScoring.AmountScore(diff, tol), maxDays, true);
+        var evidence = new MatchEvidence(0, MatchScoring.AmountScore(diff, tol), MatchScoring.DateScore(maxDays, _window), 0, 0, 0);
+        var (score, reason) = Combine(evidence, maxDays, true);
         if (score < _r.ProposeThreshold)
         {
             return false;
@@ -1256,7 +1469,7 @@ internal sealed class MatchSession
         }
         // no key ties these entries to the payment, so the rule caps it below confirm: proposed, for a person to check
         _results[t] = Result(t, SortedIds(members), MatchOutcome.Proposed, reason, score, diff,
-            RuleNames[RuleId(Kind.AmountSum, false, false)], "sum:" + tx.Provider + ":" + tx.ProviderTxId);
+            RuleNames[RuleId(Kind.AmountSum, false, false)], "sum:" + tx.Provider + ":" + tx.ProviderTxId, evidence);
         return true;
     }
 
@@ -1283,7 +1496,8 @@ internal sealed class MatchSession
                 : _bestScore[t] >= 0 ? _bestReason[t] == MatchReason.Matched ? MatchReason.BelowConfirmThreshold : _bestReason[t]
                 : MatchReason.NoCandidate;
             results[t] = new MatchResult(tx.Provider, tx.ProviderTxId, [], MatchOutcome.Unmatched, ReasonNames[(int)reason],
-                Math.Max(0, _bestScore[t]), tx.AmountMinor, _bestScore[t] >= 0 ? RuleNames[_bestRule[t]] : MatchRuleNames.None);
+                Math.Max(0, _bestScore[t]), tx.AmountMinor, _bestScore[t] >= 0 ? RuleNames[_bestRule[t]] : MatchRuleNames.None, null,
+                _bestEvidence[t]);
         }
         var unmatched = new List<string>();
         for (var l = 0; l < _led.Length; l++)
@@ -1297,8 +1511,9 @@ internal sealed class MatchSession
         return new MatchRun(results, unmatched);
     }
 
-    private MatchResult Result(int t, IReadOnlyList<string> ledgerIds, MatchOutcome outcome, MatchReason reason, int score, long diff, string rule, string? groupKey)
-        => new(_tx[t].Provider, _tx[t].ProviderTxId, ledgerIds, outcome, ReasonNames[(int)reason], score, diff, rule, groupKey);
+    private MatchResult Result(int t, IReadOnlyList<string> ledgerIds, MatchOutcome outcome, MatchReason reason, int score, long diff, string rule,
+        string? groupKey, MatchEvidence evidence)
+        => new(_tx[t].Provider, _tx[t].ProviderTxId, ledgerIds, outcome, ReasonNames[(int)reason], score, diff, rule, groupKey, evidence);
 
     private string[] SortedIds(int[] ledger)
     {

@@ -16,13 +16,31 @@ namespace Recon.Core.Matching;
 public sealed class Matcher : IMatcher
 {
     private readonly MatchRules _rules;
+    private readonly int _threads;
 
+    /// <summary>A matcher using two threads (the candidate search is split in two; verdicts are the same as on one).</summary>
+    /// <remarks>Two, not the machine's core count: matching stays free of the environment, and on one core the second
+    /// half simply runs after the first.</remarks>
     public Matcher(MatchRules rules)
+        : this(rules, MaxThreads)
+    {
+    }
+
+    /// <param name="rules">The rules to apply.</param>
+    /// <param name="threads">1 to match on the calling thread only; 2 to collect candidates for half the transactions on a
+    /// second thread. The verdicts do not depend on it.</param>
+    public Matcher(MatchRules rules, int threads)
     {
         ArgumentNullException.ThrowIfNull(rules);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, MaxThreads);
         rules.Validate();
         _rules = rules;
+        _threads = threads;
     }
+
+    /// <summary>The candidate search splits in two halves at most: the machines this runs on have two cores.</summary>
+    public const int MaxThreads = 2;
 
     /// <summary>The rules this matcher applies.</summary>
     public MatchRules Rules => _rules;
@@ -32,6 +50,6 @@ public sealed class Matcher : IMatcher
     {
         ArgumentNullException.ThrowIfNull(transactions);
         ArgumentNullException.ThrowIfNull(ledger);
-        return new MatchSession(_rules, transactions, ledger).Run();
+        return new MatchSession(_rules, transactions, ledger, _threads).Run();
     }
 }

@@ -30,6 +30,10 @@ public static class ReconciliationStore
     // a ledger id could hold ';' but never the ASCII unit separator
     private const char IdSeparator = '\u001f';
 
+    /// <summary>The score's parts as stored in <c>reconciliation_results.evidence</c>.</summary>
+    public static string EvidenceJson(MatchEvidence e) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{{\"key\":{e.Key},\"amount\":{e.Amount},\"date\":{e.Date},\"counterparty\":{e.Counterparty},\"uniqueness\":{e.Uniqueness},\"group\":{e.Group}}}");
+
     /// <summary>Posts a run: results, exceptions for everything not matched (both sides), one audit entry.</summary>
     /// <param name="connection">Open connection.</param>
     /// <param name="transaction">The caller's transaction; committed by the caller.</param>
@@ -69,12 +73,13 @@ public static class ReconciliationStore
         int written;
         await using (var upsert = new NpgsqlCommand("""
             insert into reconciliation_results as r
-                (provider, provider_tx_id, ledger_ids, outcome, reason, score, difference_minor, rule, batch_id, decided_by)
-            select u.p, u.i, case when u.l = '' then '{}'::text[] else string_to_array(u.l, @sep) end, u.o, u.re, u.s, u.d, u.ru, @batch, 'engine'
-            from unnest(@p, @i, @l, @o, @re, @s, @d, @ru) as u(p, i, l, o, re, s, d, ru)
+                (provider, provider_tx_id, ledger_ids, outcome, reason, score, difference_minor, rule, batch_id, decided_by, evidence)
+            select u.p, u.i, case when u.l = '' then '{}'::text[] else string_to_array(u.l, @sep) end, u.o, u.re, u.s, u.d, u.ru, @batch, 'engine', u.ev::jsonb
+            from unnest(@p, @i, @l, @o, @re, @s, @d, @ru, @ev) as u(p, i, l, o, re, s, d, ru, ev)
             on conflict (provider, provider_tx_id) do update set
                 ledger_ids = excluded.ledger_ids, outcome = excluded.outcome, reason = excluded.reason, score = excluded.score,
-                difference_minor = excluded.difference_minor, rule = excluded.rule, batch_id = excluded.batch_id, updated_at = now()
+                difference_minor = excluded.difference_minor, rule = excluded.rule, batch_id = excluded.batch_id,
+                evidence = excluded.evidence, updated_at = now()
             where r.decided_by = 'engine'
             """, connection, transaction))
         {
@@ -88,6 +93,7 @@ public static class ReconciliationStore
             upsert.Parameters.AddWithValue("s", rows.Select(x => x.Result.Score).ToArray());
             upsert.Parameters.AddWithValue("d", rows.Select(x => x.Result.DifferenceMinor).ToArray());
             upsert.Parameters.AddWithValue("ru", rows.Select(x => x.Result.Rule).ToArray());
+            upsert.Parameters.AddWithValue("ev", rows.Select(x => EvidenceJson(x.Result.Evidence)).ToArray());
             written = await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -13,7 +13,8 @@ namespace Recon.Sandbox.Scenarios;
 /// Generates a scenario from a seed and a size, deterministically and without I/O or the clock: the same seed and
 /// size give the same ledger, provider data and truth, byte for byte. Realistic on purpose: log-normal amounts with a
 /// tail of high-value wires, Stripe fees (2.9% + 30c) netted in daily payouts that group many charges, refunds, value
-/// dates that drift off weekends, duplicates, references with typos, unmatched items on both sides, EUR beside USD.
+/// dates that drift off weekends, duplicates, references with typos, payments that name their payer but no reference,
+/// unmatched items on both sides, EUR beside USD.
 /// </summary>
 public static class ScenarioGenerator
 {
@@ -174,6 +175,16 @@ public static class ScenarioGenerator
                 if (_rng.NextDouble() < 0.01)
                 {
                     AddBankTx(bank, account, currency, amount, day, sent, $"{counterparty.ToUpperInvariant()} {sent}", []);
+                }
+                // 3% of payers quote no reference at all: the bank shows only their name, so the amount, the day and
+                // the name are all there is (matched when the amount is the only one of its size in the window)
+                if (_rng.NextDouble() < 0.03)
+                {
+                    var payer = Pick(Customers);
+                    var paid = LogNormal(80_000, 0.9, 100, 50_000_000);
+                    var paidOn = RandomDay();
+                    var invoice = Ledger($"{bank}:operating", paid, currency, paidOn, $"INV-{seed % 1000:D3}N{++_refSeq:D6}", null, payer, "invoice");
+                    AddBankTx(bank, account, currency, paid, paidOn, null, $"{payer.ToUpperInvariant()} PAYMENT", [invoice]);
                 }
             }
             // strays on both sides: bank charges the ledger never booked, ledger transfers the bank never saw

@@ -64,7 +64,7 @@ public sealed class MatchFilesTests
 
         Assert.Equal(s.Ledger, ledger);
         Assert.Equal(direct.ToString(), viaFiles.ToString());
-        Assert.StartsWith("provider,provider_tx_id,ledger_ids,outcome,score,difference_minor,rule\n", direct.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("provider,provider_tx_id,ledger_ids,outcome,score,difference_minor,rule,reason,score_key,", direct.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

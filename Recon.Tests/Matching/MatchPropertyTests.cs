@@ -26,6 +26,9 @@ public sealed class MatchPropertyTests
         long[] amounts = [1_000, 1_003, 2_000, 3_000, 5_000, -1_000, 2_500];
         string[] currencies = ["USD", "USD", "USD", "EUR"];
         var day0 = new DateOnly(2026, 3, 6); // a Friday: windows cross a weekend
+        // payers and bank descriptions from tiny pools too, so counterparty and uniqueness evidence decide often
+        string[] payers = ["Hooli Inc.", "Globex LLC", "Hooli", "Initech GmbH"];
+        string[] descriptions = ["HOOLI PAYMENT", "PAYMENT FROM GLOBEX", "INITECH", "TRANSFER"];
         string? Maybe(string[] pool) => rng.Next(3) == 0 ? null : pool[rng.Next(pool.Length)];
 
         var ledger = new List<LedgerEntry>();
@@ -33,7 +36,7 @@ public sealed class MatchPropertyTests
         for (var i = 0; i < nLedger; i++)
         {
             ledger.Add(new LedgerEntry($"L{i:D3}", "acc", amounts[rng.Next(amounts.Length)], currencies[rng.Next(currencies.Length)],
-                day0.AddDays(rng.Next(-2, 4)), Maybe(refs), rng.Next(4) == 0 ? $"tx{rng.Next(8)}" : null, null, null));
+                day0.AddDays(rng.Next(-2, 4)), Maybe(refs), rng.Next(4) == 0 ? $"tx{rng.Next(8)}" : null, Maybe(payers), null));
         }
         var tx = new List<ProviderTransaction>();
         var nTx = rng.Next(0, 25);
@@ -47,7 +50,7 @@ public sealed class MatchPropertyTests
             var amount = amounts[rng.Next(amounts.Length)];
             tx.Add(new ProviderTransaction(rng.Next(2) == 0 ? Providers.BankA : Providers.Stripe, $"tx{i}", "acc", amount,
                 rng.Next(4) == 0 ? 30 : 0, currencies[rng.Next(currencies.Length)], null, day0.AddDays(rng.Next(-2, 4)),
-                Maybe(refs), Maybe(refs), null, rng.Next(5) == 0 ? "PO-000001" : null));
+                Maybe(refs), Maybe(refs), Maybe(descriptions), rng.Next(5) == 0 ? "PO-000001" : null));
         }
         return (tx, ledger);
     }
@@ -170,7 +173,43 @@ public sealed class MatchPropertyTests
             && (formed.Contains("1n:PAYOUT-77") || planted.Any(r => r.ProviderTxId == "dep1" && r.Outcome != MatchOutcome.Matched));
     }
 
+    [Property(MaxTest = 300)]
+    public bool Match_TransactionsDeliveredAgain_SameVerdictsRepeatsOnlyDuplicates(int seed)
+    {
+        var (tx, ledger) = Adversarial(seed);
+        var rng = new Random(seed ^ 0x7e1);
+        // a re-sent page: some transactions arrive once more, anywhere in the input
+        var again = tx.Concat(tx.Where(_ => rng.Next(3) == 0)).OrderBy(_ => rng.Next()).ToList();
+        var matcher = new Matcher(Rules);
+
+        var once = matcher.Match(tx, ledger);
+        var twice = matcher.Match(again, ledger);
+
+        // every id keeps the verdict it had; each extra copy is only reported as a duplicate of the provider transaction
+        var extra = twice.Results.Where(r => r.Reason == nameof(MatchReason.DuplicateProviderTransaction)).ToList();
+        var firstCopies = twice.Results.Where(r => r.Reason != nameof(MatchReason.DuplicateProviderTransaction)).ToList();
+        var onceFirst = once.Results.Where(r => r.Reason != nameof(MatchReason.DuplicateProviderTransaction)).ToList();
+        return Canonical(new MatchRun(firstCopies, [])).SequenceEqual(Canonical(new MatchRun(onceFirst, [])))
+            && once.UnmatchedLedgerIds.SequenceEqual(twice.UnmatchedLedgerIds)
+            && extra.Count == again.Count - onceFirst.Count
+            && extra.All(r => r.Outcome == MatchOutcome.Duplicate && r.LedgerIds.Count == 0);
+    }
+
+    [Property(MaxTest = 300)]
+    public bool Match_AnyInput_ScoreIsItsEvidenceCappedAndAmountDateAloneNeverConfirm(int seed)
+    {
+        var (tx, ledger) = Adversarial(seed);
+
+        var run = new Matcher(Rules).Match(tx, ledger);
+
+        return run.Results.Where(r => r.Outcome != MatchOutcome.Duplicate || r.Reason != nameof(MatchReason.DuplicateProviderTransaction)).All(r =>
+            r.Score <= Math.Min(MatchScoring.MaxScore, r.Evidence.Sum)
+            && (r.Outcome != MatchOutcome.Matched
+                || (r.Score == Math.Min(MatchScoring.MaxScore, r.Evidence.Sum)
+                    && r.Evidence.Key + r.Evidence.Counterparty + r.Evidence.Group > 0)));
+    }
+
     private static List<string> Canonical(MatchRun run)
-        => run.Results.Select(r => $"{r.Provider}|{r.ProviderTxId}|{string.Join(";", r.LedgerIds)}|{r.Outcome}|{r.Reason}|{r.Score}|{r.DifferenceMinor}|{r.Rule}|{r.GroupKey}")
+        => run.Results.Select(r => $"{r.Provider}|{r.ProviderTxId}|{string.Join(";", r.LedgerIds)}|{r.Outcome}|{r.Reason}|{r.Score}|{r.DifferenceMinor}|{r.Rule}|{r.GroupKey}|{r.Evidence}")
             .Order(StringComparer.Ordinal).ToList();
 }

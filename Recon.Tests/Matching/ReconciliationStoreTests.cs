@@ -48,6 +48,23 @@ public sealed class ReconciliationStoreTests
     }
 
     [Fact]
+    public async Task PostAsync_EveryVerdict_StoresTheScoresPartsAsEvidence()
+    {
+        await using var db = new TestDatabase();
+        await db.InitializeAsync();
+        var (tx, ledger, run) = Scenario();
+
+        await Post(db, "b1", run, tx, ledger);
+
+        // t1: exact key 650 + equal amount 250 + same day 100; t2 had no candidate, so no part
+        Assert.Equal(["t1|650|250|100|0|0|0|1000", "t2|0|0|0|0|0|0|0"], await Rows(db, """
+            select provider_tx_id, evidence->>'key', evidence->>'amount', evidence->>'date', evidence->>'counterparty',
+                   evidence->>'uniqueness', evidence->>'group', score
+            from reconciliation_results order by provider_tx_id
+            """));
+    }
+
+    [Fact]
     public async Task PostAsync_RunWithEveryKindOfItem_WritesResultsExceptionsForBothSidesAndOneAuditEntry()
     {
         await using var db = new TestDatabase();
