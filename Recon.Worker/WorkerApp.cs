@@ -7,9 +7,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Recon.Core.Hosting;
+using Recon.Core.Ledger;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
+using Recon.Core.Review;
 using Recon.Worker.Hosting;
 using Recon.Worker.Pipeline;
 
@@ -61,6 +63,7 @@ public static class WorkerApp
         services.AddSingleton<IBatchStarter>(sp => sp.GetRequiredService<HubStarter>());
         services.AddHostedService<DurableHostService>();
         services.AddHostedService<IngestQueueListener>();
+        services.AddHostedService<LedgerQueueListener>();
     }
 
     /// <summary>The same HTTP surface as Recon.Functions, answered by Core's <see cref="ReconIntake"/>.</summary>
@@ -71,7 +74,13 @@ public static class WorkerApp
             Write(await intake.StartAsync(control, http.Body, $"{http.Scheme}://{http.Host}/api/reconciliations", ct).ConfigureAwait(false)));
         app.MapGet("/api/reconciliations/{runId}", async (string runId, ReconIntake intake, HubControl control, CancellationToken ct) =>
             Write(await intake.StatusAsync(control, runId, ct).ConfigureAwait(false)));
+        app.MapPost("/api/ledger-entries", async (HttpRequest http, LedgerIntake ledger, ReviewOptions review, CancellationToken ct) =>
+            Write(await ledger.ImportAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
     }
+
+    /// <summary>Who an action on this host is recorded as: the worker listens on loopback only, so the caller is on this
+    /// machine and is the configured <c>Recon:Review:Operator</c>, else the account running the worker.</summary>
+    private static string LocalActor(ReviewOptions review) => review.ActorOf(null, Environment.UserName);
 
     private static IResult Write(HostReply reply)
         => reply.Location is null
