@@ -25,9 +25,10 @@ public sealed record LedgerOutcome(LedgerImportSummary? Summary, string? PoisonR
 /// poisoned with the last error on its <see cref="PriorityQueueOptions.MaxDequeueCount"/>th.</remarks>
 public sealed class LedgerIntake(LedgerStore store, QueueServiceClient queues, PriorityQueueOptions options, ILogger<LedgerIntake> logger)
 {
-    /// <summary>Largest request body: 32 MiB holds about 150,000 entries of ~200 bytes, a large bank's day; a bigger
-    /// load is a file for <c>recon ledger import</c> (binary COPY, no HTTP body in memory).</summary>
-    public const int MaxBodyBytes = 32 * 1024 * 1024;
+    /// <summary>Largest request body: 16 MiB holds about 80,000 entries of ~200 bytes, a busy day's postings; a bigger
+    /// load is a file for <c>recon ledger import</c>. Below Kestrel's default request limit (28.6 MiB), so Recon.Worker
+    /// answers 413 with this reason instead of Kestrel closing the connection.</summary>
+    public const int MaxBodyBytes = 16 * 1024 * 1024;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
