@@ -76,7 +76,23 @@ public static class WorkerApp
             Write(await intake.StatusAsync(control, runId, ct).ConfigureAwait(false)));
         app.MapPost("/api/ledger-entries", async (HttpRequest http, LedgerIntake ledger, ReviewOptions review, CancellationToken ct) =>
             Write(await ledger.ImportAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/exceptions", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.ListExceptionsAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapPost("/api/exceptions/{id}/resolve", async (string id, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.ResolveAsync(id, http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapPost("/api/matches", async (HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.MatchAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.VerdictAsync(provider, providerTxId, ct).ConfigureAwait(false)));
+        app.MapDelete("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.UnmatchAsync(provider, providerTxId, QueryOf(http), LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
     }
+
+    /// <summary>The query string as Core takes it (a repeated key: its last value).</summary>
+    internal static Dictionary<string, string?> QueryOf(HttpRequest http)
+        => http.Query.ToDictionary(q => q.Key, q => (string?)q.Value.LastOrDefault(), StringComparer.Ordinal);
 
     /// <summary>Who an action on this host is recorded as: the worker listens on loopback only, so the caller is on this
     /// machine and is the configured <c>Recon:Review:Operator</c>, else the account running the worker.</summary>

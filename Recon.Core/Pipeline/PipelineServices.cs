@@ -69,6 +69,8 @@ public static class PipelineServices
         services.AddSingleton(configuration.GetSection(ReviewOptions.SectionName).Get<ReviewOptions>() ?? new ReviewOptions());
         services.AddSingleton<LedgerStore>();
         services.AddSingleton<LedgerIntake>();
+        services.AddSingleton<ReviewStore>();
+        services.AddSingleton<ReviewIntake>();
 
         // connected on first use (the first token acquire), not at start: the start-up check parses its settings instead
         services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis, credential, identity.PrincipalId).GetAwaiter().GetResult());
