@@ -314,7 +314,8 @@ public sealed class ReviewStore(DatabaseBulkhead database)
             }
             if (status != "open")
             {
-                return ReviewOutcome.Refused(409, $"exception {id} is already resolved{(by is null ? " (its item matched)" : $" by {by}")}{(at is { } t ? $" at {t:O}" : "")}");
+                // who and when are in the audit trail (GET /api/audit); the answer says only what happened, the same on every host
+                return ReviewOutcome.Refused(409, $"exception {id} is already resolved{(by is null ? " (its item matched)" : " by a person")}; reload");
             }
             if (current != etag)
             {
@@ -335,7 +336,7 @@ public sealed class ReviewStore(DatabaseBulkhead database)
                 ["exception_id"] = id, ["kind"] = kind, ["reason_code"] = reasonCode, ["note"] = note,
             }, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            return ReviewOutcome.Ok(new { id, status = "resolved", reasonCode, resolvedBy = actor });
+            return ReviewOutcome.Ok(new { id, status = "resolved", reasonCode });
         }, cancellationToken);
 
     /// <summary>The audit trail, newest first (the web page's and <c>recon audit</c>'s view).</summary>
