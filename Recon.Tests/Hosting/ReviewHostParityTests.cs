@@ -22,7 +22,7 @@ namespace Recon.Tests.Hosting;
 /// </summary>
 public sealed class ReviewHostParityTests
 {
-    private const string Seed = """
+    internal const string Seed = """
         insert into ledger_entries (id, account, amount_minor, currency, value_date, reference) values
             ('L1', 'bank_a:main', 5000, 'USD', '2026-11-02', 'INV-1'), ('L2', 'bank_a:main', 900, 'USD', '2026-11-03', 'INV-2'),
             ('L3', 'bank_a:main', 42, 'USD', '2026-11-04', null);
