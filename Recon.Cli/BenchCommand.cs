@@ -10,6 +10,7 @@ internal static class BenchCommand
         ["match-quality"] = ("matched precision and recall per kind over seeds: bench match-quality --size N --seeds A..B", MatchBench.QualityAsync),
         ["match"] = ("matcher throughput and memory: bench match --size N --out FILE.json [--payouts P --charges-per-payout C] [--runs R]", MatchBench.RunAsync),
         ["bucket"] = ("Redis token bucket: acquires/s (pipelined, loopback; single and coalesced paths) and admitted-rate accuracy: " + BenchBucketCommand.Usage, BenchBucketCommand.RunAsync),
+        ["ledger"] = ("ledger import rows/s (CSV parse, binary COPY, upsert) in a scratch database: " + LedgerBench.Usage, LedgerBench.RunAsync),
         ["spike"] = ("the 10x spike, naive vs recon on the local stack: " + BenchSpikeCommand.Usage, BenchSpikeCommand.RunAsync),
     };
 

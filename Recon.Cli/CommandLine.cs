@@ -15,6 +15,10 @@ internal static class CommandLine
         ["bench"] = ("speed benchmarks, reported not asserted: bench match | bucket | spike (see bench without arguments)", BenchCommand.RunAsync),
         ["match"] = ("match provider transactions against a ledger from files: match --ledger L.csv --transactions F --out R.csv [--rules J] [--truth T.csv]", MatchCommand.RunAsync),
         ["scenario"] = ("generate a scenario into the ledger and the running sandboxes: scenario --seed N --size N [--out-truth FILE]", ScenarioCommand.RunAsync),
+        ["ledger"] = ("import ledger entries (new, amended as a new version, unchanged skipped), whole file or nothing: " + LedgerCommand.Usage, LedgerCommand.RunAsync),
+        ["exceptions"] = ("the review queue through the running worker: " + ReviewCommands.ExceptionsUsage, ReviewCommands.ExceptionsAsync),
+        ["match-confirm"] = ("confirm a proposal or match by hand (1:1, 1:N, N:1): " + ReviewCommands.ConfirmUsage, ReviewCommands.ConfirmAsync),
+        ["unmatch"] = ("undo a verdict: " + ReviewCommands.UnmatchUsage, ReviewCommands.UnmatchAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

@@ -7,9 +7,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Recon.Core.Hosting;
+using Recon.Core.Ledger;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
+using Recon.Core.Review;
 using Recon.Worker.Hosting;
 using Recon.Worker.Pipeline;
 
@@ -67,6 +69,7 @@ public static class WorkerApp
         services.AddSingleton<IBatchStarter>(sp => sp.GetRequiredService<HubStarter>());
         services.AddHostedService<DurableHostService>();
         services.AddHostedService<IngestQueueListener>();
+        services.AddHostedService<LedgerQueueListener>();
     }
 
     /// <summary>The same HTTP surface as Recon.Functions, answered by Core's <see cref="ReconIntake"/>.</summary>
@@ -77,7 +80,29 @@ public static class WorkerApp
             Write(await intake.StartAsync(control, http.Body, $"{http.Scheme}://{http.Host}/api/reconciliations", ct).ConfigureAwait(false)));
         app.MapGet("/api/reconciliations/{runId}", async (string runId, ReconIntake intake, HubControl control, CancellationToken ct) =>
             Write(await intake.StatusAsync(control, runId, ct).ConfigureAwait(false)));
+        app.MapPost("/api/ledger-entries", async (HttpRequest http, LedgerIntake ledger, ReviewOptions review, CancellationToken ct) =>
+            Write(await ledger.ImportAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/exceptions", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.ListExceptionsAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapPost("/api/exceptions/{id}/resolve", async (string id, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.ResolveAsync(id, http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapPost("/api/matches", async (HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.MatchAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.VerdictAsync(provider, providerTxId, ct).ConfigureAwait(false)));
+        app.MapDelete("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.UnmatchAsync(provider, providerTxId, QueryOf(http), LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
+            Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
     }
+
+    /// <summary>The query string as Core takes it (a repeated key: its last value).</summary>
+    internal static Dictionary<string, string?> QueryOf(HttpRequest http)
+        => http.Query.ToDictionary(q => q.Key, q => (string?)q.Value.LastOrDefault(), StringComparer.Ordinal);
+
+    /// <summary>Who an action on this host is recorded as: the worker listens on loopback only, so the caller is on this
+    /// machine and is the configured <c>Recon:Review:Operator</c>, else the account running the worker.</summary>
+    private static string LocalActor(ReviewOptions review) => review.ActorOf(null, Environment.UserName);
 
     private static IResult Write(HostReply reply)
         => reply.Location is null

@@ -109,6 +109,9 @@ public static class ReconciliationStore
             from unnest(@p, @i, @a, @c) as u(p, i, a, c)
             join reconciliation_results r on r.provider = u.p and r.provider_tx_id = u.i
             where r.outcome <> 'matched'
+              -- a person closed it with a reason (timing difference, written off, ...): a re-run does not open it again
+              and not exists (select 1 from exceptions x where x.kind = 'provider_transaction' and x.provider = u.p and x.provider_tx_id = u.i
+                              and x.status = 'resolved' and x.resolved_by is not null)
             on conflict (provider, provider_tx_id) where kind = 'provider_transaction' and status = 'open' do nothing
             """, connection, transaction))
         {
@@ -150,6 +153,7 @@ public static class ReconciliationStore
             select 'ledger_entry', u.id, u.re, u.a, u.c, @batch
             from unnest(@id, @re, @a, @c) as u(id, re, a, c)
             where not exists (select 1 from reconciliation_results r where r.outcome = 'matched' and r.ledger_ids @> array[u.id])
+              and not exists (select 1 from exceptions x where x.kind = 'ledger_entry' and x.ledger_id = u.id and x.status = 'resolved' and x.resolved_by is not null)
             on conflict (ledger_id) where kind = 'ledger_entry' and status = 'open' do nothing
             """, connection, transaction))
         {

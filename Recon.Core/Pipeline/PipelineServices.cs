@@ -8,12 +8,14 @@ using Recon.Core.Ingestion;
 using Recon.Core.Ingestion.Banks;
 using Recon.Core.Ingestion.Plaid;
 using Recon.Core.Ingestion.Stripe;
+using Recon.Core.Ledger;
 using Recon.Core.Matching;
 using Recon.Core.Persistence;
 using Recon.Core.Priority;
 using Recon.Core.Queues;
 using Recon.Core.RateLimiting;
 using Recon.Core.RateLimiting.Redis;
+using Recon.Core.Review;
 using StackExchange.Redis;
 
 namespace Recon.Core.Pipeline;
@@ -70,6 +72,12 @@ public static class PipelineServices
         services.AddSingleton<IBatchQueue, PriorityBatchQueue>();
         services.AddSingleton<ReconIntake>();
         services.AddSingleton<PoisonQueueProbe>();
+        // the reconciliation team's side (issue 15): ledger import, review, balances; both hosts answer through these
+        services.AddSingleton(configuration.GetSection(ReviewOptions.SectionName).Get<ReviewOptions>() ?? new ReviewOptions());
+        services.AddSingleton<LedgerStore>();
+        services.AddSingleton<LedgerIntake>();
+        services.AddSingleton<ReviewStore>();
+        services.AddSingleton<ReviewIntake>();
 
         // connected on first use (the first token acquire), not at start: the start-up check parses its settings instead
         services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis, credential, identity.PrincipalId).GetAwaiter().GetResult());

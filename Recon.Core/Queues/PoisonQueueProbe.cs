@@ -12,9 +12,9 @@ namespace Recon.Core.Queues;
 /// </summary>
 public sealed class PoisonQueueProbe(QueueServiceClient service, PriorityQueueOptions options)
 {
-    /// <summary>The poison queues of recon-ingest, recon-high and recon-low (with this process's names).</summary>
+    /// <summary>The poison queues of recon-ingest, recon-high, recon-low and recon-ledger (with this process's names).</summary>
     public IReadOnlyList<string> Queues { get; } =
-        [QueueNames.Poison(options.Ingest), QueueNames.Poison(options.HighQueue), QueueNames.Poison(options.LowQueue)];
+        [QueueNames.Poison(options.Ingest), QueueNames.Poison(options.HighQueue), QueueNames.Poison(options.LowQueue), QueueNames.Poison(options.Ledger)];
 
     /// <summary>Reads each poison queue's approximate depth and publishes it; a queue that does not exist counts 0.</summary>
     public async Task<IReadOnlyDictionary<string, long>> SampleAsync(CancellationToken cancellationToken = default)

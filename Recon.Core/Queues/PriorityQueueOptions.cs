@@ -14,6 +14,10 @@ public sealed class PriorityQueueOptions
     /// trigger listens on the constant name, so only tests change this.</summary>
     public string Ingest { get; set; } = QueueNames.Ingest;
 
+    /// <summary>Ledger entries to import (<see cref="QueueNames.Ledger"/>); its poison queue is NAME-poison. As with
+    /// <see cref="Ingest"/>, only tests change it.</summary>
+    public string Ledger { get; set; } = QueueNames.Ledger;
+
     /// <summary>How long a taken ingest message stays invisible: starting an ingest takes well under a second, 30 s
     /// covers a slow Azurite under load; after a crash the message is back within that (host.json visibilityTimeout).</summary>
     public TimeSpan IngestVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);

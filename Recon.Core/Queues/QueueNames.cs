@@ -12,11 +12,15 @@ public static class QueueNames
     /// <summary>Reconciliation requests, before they are split into batches.</summary>
     public const string Ingest = "recon-ingest";
 
+    /// <summary>Ledger entries from the ledger system (a JSON array or NDJSON per message).</summary>
+    public const string Ledger = "recon-ledger";
+
     public const string PoisonSuffix = "-poison";
 
     public const string HighPoison = High + PoisonSuffix;
     public const string LowPoison = Low + PoisonSuffix;
     public const string IngestPoison = Ingest + PoisonSuffix;
+    public const string LedgerPoison = Ledger + PoisonSuffix;
 
     /// <summary>The poison queue of <paramref name="queue"/>: messages that could not be read or kept failing, with the reason.</summary>
     public static string Poison(string queue) => queue + PoisonSuffix;

@@ -179,7 +179,7 @@ public sealed partial class HostContractTests : IClassFixture<HostContractTests.
                 {
                     Assert.Contains(ReconMetricNames.QueueDepth, query, StringComparison.Ordinal);
                     var probe = new PoisonQueueProbe(new QueueServiceClient(new Uri("https://x.queue.core.windows.net/")), new PriorityQueueOptions());
-                    Assert.Equal(3, probe.Queues.Count(q => q.EndsWith("-poison", StringComparison.Ordinal)));
+                    Assert.Equal(4, probe.Queues.Count(q => q.EndsWith("-poison", StringComparison.Ordinal)));
                 }
             }
         }

@@ -14,11 +14,12 @@ param tags object
 @description('Blob container the Flex Consumption plan deploys the Functions package from.')
 param deploymentContainerName string
 
-@description('Recon\'s storage queues: ingestion and the two priority lanes (names as in Recon.Core\'s constants), each with its poison queue.')
+@description('Recon\'s storage queues: ingestion, the two priority lanes and ledger imports (names as in Recon.Core\'s constants), each with its poison queue.')
 param queueNames array = [
   'recon-ingest'
   'recon-high'
   'recon-low'
+  'recon-ledger'
 ]
 
 @description('Private networking: no public endpoint; the app reaches blob, queue and table through private endpoints.')

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Configuration;
+using Recon.Core.Ledger;
+using Recon.Core.Persistence;
+using Recon.Core.Review;
+
+namespace Recon.Cli;
+
+/// <summary><c>recon ledger import FILE.csv [--as NAME]</c>: the file through binary COPY into the database, whole or not at all.</summary>
+internal static class LedgerCommand
+{
+    public const string Usage = "ledger import FILE.csv [--as NAME]";
+
+    /// <summary>A file import runs outside any batch window: a million-row file's upsert may take longer than the 10 s a
+    /// pipeline command gets, so the CLI allows five minutes per statement.</summary>
+    public const int ImportCommandTimeoutSeconds = 300;
+
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
+    {
+        if (args.Length < 2 || args[0] != "import")
+        {
+            throw new UsageException($"usage: {Usage}");
+        }
+        var file = args[1];
+        var options = new CliArgs(args[2..], Usage, "--as");
+        if (!File.Exists(file))
+        {
+            throw new UsageException($"{file}: no such file");
+        }
+        var actor = ActorOf(configuration, options.Get("--as"));
+
+        List<Recon.Core.Domain.LedgerEntry> entries;
+        try
+        {
+            using var reader = new StreamReader(file);
+            entries = LedgerRows.ReadCsv(reader, file);
+        }
+        catch (LedgerRowException ex)
+        {
+            Console.Error.WriteLine($"recon ledger: {ex.Message}; nothing imported");
+            return 1;
+        }
+        await using var dataSource = ReconDataSource.Create(ImportOptions(configuration));
+        using var bulkhead = new DatabaseBulkhead(dataSource, ImportOptions(configuration));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var summary = await new LedgerStore(bulkhead).ImportAsync(entries, Path.GetFileName(file), actor).ConfigureAwait(false);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Console.WriteLine($"{file}: {summary.Received} entries: {summary.Inserted} new, {summary.Amended} amended (new version), {summary.Unchanged} unchanged; " +
+            $"{summary.VerdictsReopened} verdicts reopened for the next batch ({seconds:0.00} s, as {actor})");
+        return 0;
+    }
+
+    /// <summary>The database settings with the import's longer statement timeout.</summary>
+    internal static DatabaseOptions ImportOptions(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        options.CommandTimeoutSeconds = Math.Max(options.CommandTimeoutSeconds, ImportCommandTimeoutSeconds);
+        options.MaxConcurrentOperations = 1;
+        return options;
+    }
+
+    /// <summary><c>--as</c>, else <c>Recon:Review:Operator</c>, else the account running the command.</summary>
+    internal static string ActorOf(IConfiguration configuration, string? asName)
+    {
+        var review = configuration.GetSection(ReviewOptions.SectionName).Get<ReviewOptions>() ?? new ReviewOptions();
+        return review.ActorOf(asName, Environment.UserName);
+    }
+}

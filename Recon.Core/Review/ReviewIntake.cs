@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Recon.Core.Hosting;
+
+namespace Recon.Core.Review;
+
+/// <summary>
+/// The review API of both hosts: <c>GET /api/exceptions</c>, <c>GET|DELETE /api/matches/{provider}/{providerTxId}</c>,
+/// <c>POST /api/matches</c>, <c>POST /api/exceptions/{id}/resolve</c>, <c>GET /api/audit</c>. Validates ("field: reason",
+/// 400), runs the action through <see cref="ReviewStore"/> and answers with the same codes and bodies on either host:
+/// 404 for an unknown item, 409 for a stale etag or an entry matched elsewhere.
+/// </summary>
+public sealed class ReviewIntake(ReviewStore store)
+{
+    /// <summary>An action body is a few ids and a note; 64 KiB is generous and refuses anything else unread.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Page size when the caller names none.</summary>
+    public const int DefaultPageSize = 50;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public async Task<HostReply> ListExceptionsAsync(IReadOnlyDictionary<string, string?> query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var errors = new List<string>();
+        string[] known = ["provider", "account", "from", "to", "minAmount", "maxAmount", "minAgeDays", "limit", "after"];
+        foreach (var key in query.Keys.Where(k => !known.Contains(k, StringComparer.Ordinal)))
+        {
+            errors.Add($"{key}: unknown filter (expected {string.Join(", ", known)})");
+        }
+        var filter = new ExceptionFilter(Get(query, "provider"), Get(query, "account"), Date(query, "from", errors), Date(query, "to", errors),
+            Long(query, "minAmount", errors), Long(query, "maxAmount", errors), (int?)Long(query, "minAgeDays", errors, 0, 36_500),
+            (int?)Long(query, "limit", errors, 1, ReviewStore.MaxPageSize) ?? DefaultPageSize, Long(query, "after", errors, 0));
+        if (errors.Count > 0)
+        {
+            return new HostReply(HttpStatusCode.BadRequest, new { errors });
+        }
+        return new HostReply(HttpStatusCode.OK, await store.ListAsync(filter, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<HostReply> VerdictAsync(string provider, string providerTxId, CancellationToken cancellationToken)
+        => await store.VerdictAsync(provider, providerTxId, cancellationToken).ConfigureAwait(false) is { } verdict
+            ? new HostReply(HttpStatusCode.OK, verdict)
+            : new HostReply(HttpStatusCode.NotFound, new { error = $"no verdict for {Clip(provider)}:{Clip(providerTxId)}" });
+
+    /// <summary><c>{"transactions":[{"provider","providerTxId","etag"}], "ledgerIds":[...], "note"}</c>; no ledgerIds
+    /// confirms the one proposed verdict.</summary>
+    public async Task<HostReply> MatchAsync(Stream body, string actor, CancellationToken cancellationToken)
+    {
+        var (request, errors) = await ReadAsync<MatchRequest>(body, cancellationToken).ConfigureAwait(false);
+        if (request is not null)
+        {
+            var members = request.Transactions ?? [];
+            if (members.Count == 0)
+            {
+                errors.Add("transactions: at least one {provider, providerTxId, etag}");
+            }
+            for (var i = 0; i < members.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(members[i].Provider) || string.IsNullOrWhiteSpace(members[i].ProviderTxId) || string.IsNullOrWhiteSpace(members[i].Etag))
+                {
+                    errors.Add($"transactions[{i}]: provider, providerTxId and etag (from GET /api/exceptions) are required");
+                }
+            }
+            var ledger = request.LedgerIds ?? [];
+            if (ledger.Any(string.IsNullOrWhiteSpace))
+            {
+                errors.Add("ledgerIds: an empty id");
+            }
+            if (members.Count > 1 && ledger.Count > 1)
+            {
+                errors.Add($"transactions, ledgerIds: {members.Count}:{ledger.Count} is not a match (1:1, 1:N or N:1); split it");
+            }
+            if (members.Count > 1 && ledger.Count == 0)
+            {
+                errors.Add("ledgerIds: required when several transactions are matched");
+            }
+            if (members.Select(m => (m.Provider, m.ProviderTxId)).Distinct().Count() != members.Count || ledger.Distinct(StringComparer.Ordinal).Count() != ledger.Count)
+            {
+                errors.Add("transactions, ledgerIds: an item appears twice");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return new HostReply(HttpStatusCode.BadRequest, new { errors });
+        }
+        return Reply(await store.MatchAsync(request!.Transactions!.Select(m => new MatchMember(m.Provider!, m.ProviderTxId!, m.Etag!)).ToList(),
+            request.LedgerIds ?? [], actor, request.Note, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<HostReply> UnmatchAsync(string provider, string providerTxId, IReadOnlyDictionary<string, string?> query, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var etag = Get(query, "etag");
+        if (etag is null)
+        {
+            return new HostReply(HttpStatusCode.BadRequest, new { errors = new[] { "etag: required (from GET /api/matches/{provider}/{providerTxId} or /api/exceptions)" } });
+        }
+        return Reply(await store.UnmatchAsync(provider, providerTxId, etag, actor, Get(query, "note"), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary><c>{"reasonCode","note","etag"}</c>.</summary>
+    public async Task<HostReply> ResolveAsync(string id, Stream body, string actor, CancellationToken cancellationToken)
+    {
+        var (request, errors) = await ReadAsync<ResolveRequest>(body, cancellationToken).ConfigureAwait(false);
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var exceptionId))
+        {
+            return new HostReply(HttpStatusCode.NotFound, new { error = $"no exception '{Clip(id)}'" });
+        }
+        if (request is not null)
+        {
+            if (request.ReasonCode is null || !ReviewStore.ResolutionCodes.Contains(request.ReasonCode, StringComparer.Ordinal))
+            {
+                errors.Add($"reasonCode: one of {string.Join(", ", ReviewStore.ResolutionCodes)}");
+            }
+            if (request.ReasonCode == "other" && string.IsNullOrWhiteSpace(request.Note))
+            {
+                errors.Add("note: required with reasonCode 'other'");
+            }
+            if (request.Note is { Length: > 2000 })
+            {
+                errors.Add("note: longer than 2000 characters");
+            }
+            if (string.IsNullOrWhiteSpace(request.Etag))
+            {
+                errors.Add("etag: required (from GET /api/exceptions)");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return new HostReply(HttpStatusCode.BadRequest, new { errors });
+        }
+        return Reply(await store.ResolveAsync(exceptionId, request!.ReasonCode!, request.Note, request.Etag!, actor, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<HostReply> AuditAsync(IReadOnlyDictionary<string, string?> query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var errors = new List<string>();
+        var limit = (int?)Long(query, "limit", errors, 1, ReviewStore.MaxPageSize) ?? DefaultPageSize;
+        return errors.Count > 0
+            ? new HostReply(HttpStatusCode.BadRequest, new { errors })
+            : new HostReply(HttpStatusCode.OK, await store.AuditAsync(limit, cancellationToken).ConfigureAwait(false));
+    }
+
+    private sealed record MatchMemberRequest(string? Provider, string? ProviderTxId, string? Etag);
+
+    private sealed record MatchRequest(List<MatchMemberRequest>? Transactions, List<string>? LedgerIds, string? Note);
+
+    private sealed record ResolveRequest(string? ReasonCode, string? Note, string? Etag);
+
+    private static HostReply Reply(ReviewOutcome outcome) => new((HttpStatusCode)outcome.Status, outcome.Body);
+
+    private static async Task<(T? Request, List<string> Errors)> ReadAsync<T>(Stream body, CancellationToken ct) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new byte[MaxBodyBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false)) > 0)
+        {
+            length += read;
+        }
+        if (length > MaxBodyBytes)
+        {
+            return (null, [$"body: larger than {MaxBodyBytes} bytes"]);
+        }
+        try
+        {
+            var request = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), Json);
+            return request is null ? (null, ["body: a JSON object is required"]) : (request, []);
+        }
+        catch (JsonException ex)
+        {
+            return (null, [$"body: not a valid request ({ex.Message.Split(". ")[0]})"]);
+        }
+    }
+
+    private static string? Get(IReadOnlyDictionary<string, string?> query, string key)
+        => query.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+
+    private static DateOnly? Date(IReadOnlyDictionary<string, string?> query, string key, List<string> errors)
+    {
+        var v = Get(query, key);
+        if (v is null)
+        {
+            return null;
+        }
+        if (DateOnly.TryParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+        {
+            return d;
+        }
+        errors.Add($"{key}: '{Clip(v)}' is not a date (YYYY-MM-DD)");
+        return null;
+    }
+
+    private static long? Long(IReadOnlyDictionary<string, string?> query, string key, List<string> errors, long min = long.MinValue, long max = long.MaxValue)
+    {
+        var v = Get(query, key);
+        if (v is null)
+        {
+            return null;
+        }
+        if (long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
+        {
+            return n;
+        }
+        errors.Add(min == long.MinValue ? $"{key}: '{Clip(v)}' is not an integer (minor units)" : $"{key}: '{Clip(v)}' is not an integer in {min}..{max}");
+        return null;
+    }
+
+    private static string Clip(string v) => v.Length <= 80 ? v : v[..80] + "…";
+}
