@@ -113,9 +113,9 @@ public sealed class HostParityTests
             {
                 await ingest.SendMessageAsync(m);
             }
-            fromWorker = await PoisonReasonsAsync(stack.IngestQueue + "-poison", expected: 2);
+            fromWorker = await TestPolling.PoisonReasonsAsync(new QueueClient(TestStack.Storage, stack.IngestQueue + "-poison"), expected: 2);
             // the valid one started its run (and left the ingest queue)
-            await WaitUntilAsync(async () => (await ingest.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, TimeSpan.FromMinutes(1));
+            await TestPolling.UntilAsync(async () => (await ingest.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, TimeSpan.FromMinutes(1));
         }
         finally
         {
@@ -137,7 +137,7 @@ public sealed class HostParityTests
             var message = QueuesModelFactory.QueueMessage($"m{i++}", "pop", m, dequeueCount: 1);
             await functions.IngestFromQueueAsync(message, client.Object, CancellationToken.None);
         }
-        var fromFunctions = await PoisonReasonsAsync(functionsQueue + "-poison", expected: 2);
+        var fromFunctions = await TestPolling.PoisonReasonsAsync(new QueueClient(TestStack.Storage, functionsQueue + "-poison"), expected: 2);
 
         Assert.Equal(fromWorker.Count, fromFunctions.Count);
         foreach (var (body, reason) in fromWorker)
@@ -148,25 +148,6 @@ public sealed class HostParityTests
         Assert.Contains(fromWorker.Values, r => r.StartsWith("invalid reconciliation request: body: not a reconciliation request", StringComparison.Ordinal));
         Assert.Contains(fromWorker.Values, r => r.Contains("provider: 'paypal'", StringComparison.Ordinal));
         Assert.Equal(["schedule IngestOrchestrator parity-queue-1"], client.Scheduled);
-    }
-
-    private static async Task<Dictionary<string, string>> PoisonReasonsAsync(string queue, int expected)
-    {
-        var poison = new QueueClient(TestStack.Storage, queue);
-        var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
-        await WaitUntilAsync(async () =>
-        {
-            if (await poison.ExistsAsync())
-            {
-                foreach (var m in (await poison.ReceiveMessagesAsync(10)).Value)
-                {
-                    using var doc = JsonDocument.Parse(m.Body.ToString());
-                    reasons[doc.RootElement.GetProperty("message").GetString()!] = doc.RootElement.GetProperty("reason").GetString()!;
-                }
-            }
-            return reasons.Count >= expected;
-        }, TimeSpan.FromMinutes(1));
-        return reasons;
     }
 
     private sealed record Answer(HttpStatusCode Status, string Body, string? Location);
@@ -209,16 +190,6 @@ public sealed class HostParityTests
         builder.Configuration.AddInMemoryCollection(settings);
         ReconFunctionsApp.AddServices(builder, Path.Combine(AppContext.BaseDirectory, "no-host.json"));
         return builder.Build();
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {limit.TotalSeconds:0} s");
-            await Task.Delay(300);
-        }
     }
 
     /// <summary>A Durable client (the seam that needs the Functions host) that keeps the instances it was asked to start.</summary>

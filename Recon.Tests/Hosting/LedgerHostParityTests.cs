@@ -112,8 +112,8 @@ public sealed class LedgerHostParityTests
             {
                 await ledger.SendMessageAsync(m);
             }
-            fromWorker = await PoisonReasonsAsync(queues.GetQueueClient(queue + "-poison"), expected: 2);
-            await WaitUntilAsync(async () => (await RowsAsync(stack.Db.DataSource, "select id from ledger_entries where id like 'Q%'")).Count == 1, TimeSpan.FromMinutes(1));
+            fromWorker = await TestPolling.PoisonReasonsAsync(queues.GetQueueClient(queue + "-poison"), expected: 2);
+            await TestPolling.UntilAsync(async () => (await TestPolling.RowsAsync(stack.Db.DataSource, "select id from ledger_entries where id like 'Q%'")).Count == 1, TimeSpan.FromMinutes(1));
         }
         finally
         {
@@ -132,7 +132,7 @@ public sealed class LedgerHostParityTests
         {
             await functions.LedgerFromQueueAsync(QueuesModelFactory.QueueMessage($"m{i++}", "pop", m, dequeueCount: 1), CancellationToken.None);
         }
-        var fromFunctions = await PoisonReasonsAsync(queues.GetQueueClient(queue + "-f-poison"), expected: 2);
+        var fromFunctions = await TestPolling.PoisonReasonsAsync(queues.GetQueueClient(queue + "-f-poison"), expected: 2);
         try
         {
             Assert.Equal(fromWorker.Count, fromFunctions.Count);
@@ -145,8 +145,8 @@ public sealed class LedgerHostParityTests
             Assert.Contains(fromWorker.Values, r => r.StartsWith("invalid ledger entries: line 2, field 'id': 'Q1' appears twice (first at line 1)", StringComparison.Ordinal));
             foreach (var db in new[] { stack.Db.DataSource, functionsDb.DataSource })
             {
-                Assert.Equal(["Q7|777|EUR"], await RowsAsync(db, "select id, amount_minor, currency from ledger_entries where id like 'Q%'"));
-                Assert.Equal(["recon-ledger"], await RowsAsync(db, "select actor from audit_log where action = 'ledger_import'"));
+                Assert.Equal(["Q7|777|EUR"], await TestPolling.RowsAsync(db, "select id, amount_minor, currency from ledger_entries where id like 'Q%'"));
+                Assert.Equal(["recon-ledger"], await TestPolling.RowsAsync(db, "select actor from audit_log where action = 'ledger_import'"));
             }
         }
         finally
@@ -184,45 +184,6 @@ public sealed class LedgerHostParityTests
         return new Answer((HttpStatusCode)context.Response.StatusCode, await new StreamReader(context.Response.Body).ReadToEndAsync());
     }
 
-    private static async Task<List<string>> ActorsAsync(Npgsql.NpgsqlDataSource db) => await RowsAsync(db, "select actor from audit_log where action = 'ledger_import' order by id");
+    private static async Task<List<string>> ActorsAsync(Npgsql.NpgsqlDataSource db) => await TestPolling.RowsAsync(db, "select actor from audit_log where action = 'ledger_import' order by id");
 
-    private static async Task<List<string>> RowsAsync(Npgsql.NpgsqlDataSource db, string sql)
-    {
-        await using var cmd = db.CreateCommand(sql);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
-        }
-        return rows;
-    }
-
-    private static async Task<Dictionary<string, string>> PoisonReasonsAsync(QueueClient poison, int expected)
-    {
-        var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
-        await WaitUntilAsync(async () =>
-        {
-            if (await poison.ExistsAsync())
-            {
-                foreach (var m in (await poison.ReceiveMessagesAsync(10)).Value)
-                {
-                    using var doc = JsonDocument.Parse(m.Body.ToString());
-                    reasons[doc.RootElement.GetProperty("message").GetString()!] = doc.RootElement.GetProperty("reason").GetString()!;
-                }
-            }
-            return reasons.Count >= expected;
-        }, TimeSpan.FromMinutes(1));
-        return reasons;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {limit.TotalSeconds:0} s");
-            await Task.Delay(300);
-        }
-    }
 }

@@ -119,10 +119,10 @@ public sealed class ReviewHostParityTests
             foreach (var (db, actor) in new[] { (stack.Db.DataSource, "worker-operator"), (functionsDb.DataSource, "alice@contoso.example") })
             {
                 Assert.Equal(["t1|unmatched|manual|", "t2|matched|manual|L2", "t3|matched|manual|L2"],
-                    await RowsAsync(db, "select provider_tx_id, outcome, decided_by, array_to_string(ledger_ids, ';') from reconciliation_results order by 1"));
+                    await TestPolling.RowsAsync(db, "select provider_tx_id, outcome, decided_by, array_to_string(ledger_ids, ';') from reconciliation_results order by 1"));
                 Assert.Equal([$"{actor}|confirm_match|bank_a:t1", $"{actor}|manual_match|bank_a:t2,bank_a:t3", $"{actor}|resolve_exception|L3", $"{actor}|manual_unmatch|bank_a:t1"],
-                    await RowsAsync(db, "select actor, action, subject from audit_log order by id"));
-                Assert.Equal(["L3|written_off|below threshold"], await RowsAsync(db, $"select ledger_id, resolution_code, resolution_note from exceptions where resolved_by = '{actor}' and resolution_code <> 'matched'"));
+                    await TestPolling.RowsAsync(db, "select actor, action, subject from audit_log order by id"));
+                Assert.Equal(["L3|written_off|below threshold"], await TestPolling.RowsAsync(db, $"select ledger_id, resolution_code, resolution_note from exceptions where resolved_by = '{actor}' and resolution_code <> 'matched'"));
             }
         }
         finally
@@ -182,15 +182,4 @@ public sealed class ReviewHostParityTests
         await cmd.ExecuteNonQueryAsync();
     }
 
-    private static async Task<List<string>> RowsAsync(NpgsqlDataSource db, string sql)
-    {
-        await using var cmd = db.CreateCommand(sql);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
-        }
-        return rows;
-    }
 }
