@@ -99,6 +99,33 @@ public sealed class ReconciliationStoreTests
     }
 
     [Fact]
+    public async Task PostAsync_RerunAfterAPersonResolvedTheException_DoesNotOpenItAgain()
+    {
+        await using var db = new TestDatabase();
+        await db.InitializeAsync();
+        var (tx, ledger, run) = Scenario();
+        await Post(db, "b1", run, tx, ledger);
+        // a reviewer closes t2's exception with a reason (as ReviewStore.ResolveAsync writes it); the engine's own
+        // "matched" closings carry resolved_by too, so the reason code is what marks a person's decision here
+        await using (var conn = await db.DataSource.OpenConnectionAsync())
+        await using (var cmd = new NpgsqlCommand("""
+            update exceptions set status = 'resolved', resolved_at = now(), resolution_code = 'written_off', resolution_note = 'below threshold', resolved_by = 'alice'
+            where kind = 'provider_transaction' and provider_tx_id = 't2'
+            """, conn))
+        {
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        }
+
+        // the same batch re-runs (a redelivery, a revived orchestration) and t2 is still unmatched
+        var again = await Post(db, "b1", run, tx, ledger);
+
+        Assert.Equal(0, again.ExceptionsOpened);
+        Assert.Equal(["provider_transaction|t2|resolved|alice|written_off"],
+            await Rows(db, "select kind, provider_tx_id, status, resolved_by, resolution_code from exceptions where provider_tx_id = 't2'"));
+        Assert.Equal(["ledger_entry|L9|open"], await Rows(db, "select kind, ledger_id, status from exceptions where kind = 'ledger_entry'"));
+    }
+
+    [Fact]
     public async Task PostAsync_LaterBatchMatchesAnOpenItem_ResolvesItsExceptions()
     {
         await using var db = new TestDatabase();
