@@ -1,19 +1,21 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using Recon.Cli.Bench.Spike;
+using Recon.Bench.Spike;
 
 namespace Recon.Cli;
 
-/// <summary><c>recon bench spike [--scale S] --out FILE.json [--chart FILE.svg] [--table FILE.md] [--modes naive,recon]</c>.</summary>
+/// <summary><c>recon bench spike [--scale S] --out FILE.json [--chart FILE.svg] [--table FILE.md] [--modes naive,recon] [--workers N]</c>: the
+/// benchmark itself is in Recon.Bench (<see cref="SpikeBench"/>); this verb parses and prints.</summary>
 internal static class BenchSpikeCommand
 {
-    public const string Usage = "bench spike [--scale S] --out FILE.json [--chart FILE.svg] [--table FILE.md] [--modes naive,recon]";
+    public const string Usage = "bench spike [--scale S] --out FILE.json [--chart FILE.svg] [--table FILE.md] [--modes naive,recon] [--workers N]";
 
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration)
     {
         double scale = SpikeWorkloadOptions.DefaultScale;
         string? output = null, chart = null, table = null;
         var modes = new List<string> { "naive", "recon" };
+        var workers = 1;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
@@ -36,6 +38,13 @@ internal static class BenchSpikeCommand
                         throw new UsageException("--modes is a comma-separated list of naive and recon");
                     }
                     break;
+                case "--workers":
+                    var w = Value();
+                    if (!int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out workers) || workers is < 1 or > 16)
+                    {
+                        throw new UsageException($"--workers must be a whole number from 1 to 16, not '{w}'");
+                    }
+                    break;
                 default: throw new UsageException($"unknown option '{args[i]}'");
             }
         }
@@ -51,7 +60,7 @@ internal static class BenchSpikeCommand
         };
         var command = "./recon bench spike " + string.Join(' ', args);
         var report = await SpikeBench.RunAsync(configuration, new SpikeWorkloadOptions { Scale = scale }, modes, command,
-            m => Console.Error.WriteLine($"recon bench: {m}"), cancel.Token).ConfigureAwait(false);
+            m => Console.Error.WriteLine($"recon bench: {m}"), cancel.Token, workers: workers).ConfigureAwait(false);
         var (json, md, svg) = await SpikeRunner.WriteAsync(report, output, chart, table, cancel.Token).ConfigureAwait(false);
         Console.WriteLine(report.ToMarkdown());
         Console.WriteLine($"wrote {json}, {md}, {svg}");

@@ -1,3 +1,2 @@
-using Recon.Cli;
-
-return await CommandLine.RunAsync(args).ConfigureAwait(false);
+// fully qualified: BenchmarkDotNet (through Recon.Bench) brings a namespace CommandLine
+return await Recon.Cli.CommandLine.RunAsync(args).ConfigureAwait(false);

@@ -1,9 +1,12 @@
+using Azure.Core;
+using Azure.Storage.Queues;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Recon.Core.Hosting;
@@ -55,6 +58,13 @@ public static class WorkerApp
     public static void AddPipeline(IServiceCollection services, IConfiguration configuration)
     {
         services.AddReconPipeline(configuration);
+        // every storage request of this process counted (GET /api/metrics/durable): Recon's queue clients get the
+        // counting policy here, the Durable backend's clients in DurableHost
+        var metrics = new DurableMetrics();
+        services.AddSingleton(metrics);
+        services.RemoveAll<QueueServiceClient>();
+        services.AddSingleton(sp => QueueClients.Create(sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<IdentityOptions>().Credential(),
+            o => o.AddPolicy(metrics.StoragePolicy("queue"), HttpPipelinePosition.PerRetry)));
         var hub = configuration.GetSection(DurableHostOptions.SectionName).Get<DurableHostOptions>() ?? new DurableHostOptions();
         var storage = configuration["Recon:Storage:ConnectionString"];
         if (!string.IsNullOrEmpty(storage))
@@ -63,7 +73,7 @@ public static class WorkerApp
         }
         services.AddSingleton(hub);
         services.AddSingleton(PipelineRegistry.Create());
-        services.AddSingleton(sp => new DurableHost(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new DurableHost(hub, sp.GetRequiredService<DurableRegistry>(), sp, sp.GetRequiredService<ILoggerFactory>(), metrics));
         services.AddSingleton<HubControl>();
         services.AddSingleton<HubStarter>();
         services.AddSingleton<IBatchStarter>(sp => sp.GetRequiredService<HubStarter>());
@@ -76,6 +86,8 @@ public static class WorkerApp
     private static void MapEndpoints(WebApplication app)
     {
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok", service = "recon-worker" }));
+        // read-only counters of this process (loopback only, changes nothing): what the spike benchmark divides per batch
+        app.MapGet("/api/metrics/durable", (DurableMetrics metrics) => Results.Json(metrics.Snapshot(), DurableMetricsJson));
         app.MapPost("/api/reconciliations", async (HttpRequest http, ReconIntake intake, HubControl control, CancellationToken ct) =>
             Write(await intake.StartAsync(control, http.Body, $"{http.Scheme}://{http.Host}/api/reconciliations", ct).ConfigureAwait(false)));
         app.MapGet("/api/reconciliations/{runId}", async (string runId, ReconIntake intake, HubControl control, CancellationToken ct) =>
@@ -95,6 +107,9 @@ public static class WorkerApp
         app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
             Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
     }
+
+    /// <summary>snake_case, as the benchmark reports write it.</summary>
+    public static System.Text.Json.JsonSerializerOptions DurableMetricsJson { get; } = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, DictionaryKeyPolicy = null };
 
     /// <summary>The query string as Core takes it (a repeated key: its last value).</summary>
     internal static Dictionary<string, string?> QueryOf(HttpRequest http)

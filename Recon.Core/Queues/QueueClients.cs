@@ -31,11 +31,17 @@ public static class QueueClients
     /// queue endpoint with the managed identity (Azure, where shared keys are off). No network call.
     /// </summary>
     public static QueueServiceClient Create(StorageOptions storage, TokenCredential? credential)
+        => Create(storage, credential, configure: null);
+
+    /// <summary>As <see cref="Create(StorageOptions, TokenCredential?)"/>, with the client options changed by <paramref name="configure"/>.</summary>
+    public static QueueServiceClient Create(StorageOptions storage, TokenCredential? credential, Action<QueueClientOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(storage);
+        var options = Options();
+        configure?.Invoke(options);
         if (!string.IsNullOrWhiteSpace(storage.ConnectionString))
         {
-            return Create(storage.ConnectionString);
+            return new QueueServiceClient(storage.ConnectionString, options);
         }
         if (string.IsNullOrWhiteSpace(storage.QueueServiceUri))
         {
@@ -50,6 +56,6 @@ public static class QueueClients
         return credential is null
             ? throw new InvalidOperationException(
                 $"{StorageOptions.SectionName}:QueueServiceUri is set but {IdentityOptions.SectionName}:ClientId is empty: the queue endpoint needs the managed identity (env Recon__Identity__ClientId).")
-            : new QueueServiceClient(uri, credential, Options());
+            : new QueueServiceClient(uri, credential, options);
     }
 }

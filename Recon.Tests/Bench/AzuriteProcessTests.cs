@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Azure.Storage.Queues;
-using Recon.Cli.Bench.Spike;
+using Recon.Bench.Spike;
 
 namespace Recon.Tests.Bench;
 

@@ -1,4 +1,4 @@
-using Recon.Cli.Bench.Spike;
+using Recon.Bench.Spike;
 
 namespace Recon.Tests.Bench;
 

@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
@@ -27,7 +28,8 @@ public sealed class DurableHost : IAsyncDisposable
     /// <summary>How long a rebuild waits for the old worker to stop.</summary>
     private static readonly TimeSpan StopLimit = TimeSpan.FromMinutes(1);
 
-    public DurableHost(DurableHostOptions options, DurableRegistry registry, IServiceProvider services, ILoggerFactory loggerFactory)
+    /// <param name="metrics">Counts this host's episodes, activity executions and storage requests; null counts nothing.</param>
+    public DurableHost(DurableHostOptions options, DurableRegistry registry, IServiceProvider services, ILoggerFactory loggerFactory, DurableMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);
@@ -36,10 +38,14 @@ public sealed class DurableHost : IAsyncDisposable
         _registry = registry;
         _services = services;
         _loggerFactory = loggerFactory;
+        Metrics = metrics;
         (_service, _worker, Client) = Build();
     }
 
     public DurableHostOptions Options { get; }
+
+    /// <summary>The counters this host feeds (<c>GET /api/metrics/durable</c>), if any.</summary>
+    public DurableMetrics? Metrics { get; }
 
     /// <summary>Starts, queries and raises events on orchestrations of this hub (a new client after <see cref="RecycleAsync"/>).</summary>
     public TaskHubClient Client { get; private set; }
@@ -59,7 +65,7 @@ public sealed class DurableHost : IAsyncDisposable
         var settings = new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = Options.TaskHubName,
-            StorageAccountClientProvider = StorageClients(Options.StorageConnectionString, Options.StorageNetworkTimeout),
+            StorageAccountClientProvider = StorageClients(Options.StorageConnectionString, Options.StorageNetworkTimeout, Metrics),
             WorkItemQueueVisibilityTimeout = Options.WorkItemVisibilityTimeout,
             ControlQueueVisibilityTimeout = Options.ControlVisibilityTimeout,
             MaxConcurrentTaskActivityWorkItems = Options.MaxConcurrentActivities,
@@ -80,11 +86,13 @@ public sealed class DurableHost : IAsyncDisposable
         {
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
+        Metrics?.Attach(worker);
         return (service, worker, new TaskHubClient(service, new SystemTextJsonDataConverter(workerOptions.DataConverter), _loggerFactory));
     }
 
-    /// <summary>The backend's blob, queue and table clients, each request bounded by <paramref name="networkTimeout"/>.</summary>
-    public static StorageAccountClientProvider StorageClients(string connectionString, TimeSpan networkTimeout)
+    /// <summary>The backend's blob, queue and table clients, each request bounded by <paramref name="networkTimeout"/>
+    /// and, with <paramref name="metrics"/>, counted (every try).</summary>
+    public static StorageAccountClientProvider StorageClients(string connectionString, TimeSpan networkTimeout, DurableMetrics? metrics = null)
     {
         var blob = new BlobClientOptions();
         var queue = new QueueClientOptions();
@@ -92,6 +100,12 @@ public sealed class DurableHost : IAsyncDisposable
         blob.Retry.NetworkTimeout = networkTimeout;
         queue.Retry.NetworkTimeout = networkTimeout;
         table.Retry.NetworkTimeout = networkTimeout;
+        if (metrics is not null)
+        {
+            blob.AddPolicy(metrics.StoragePolicy("blob"), HttpPipelinePosition.PerRetry);
+            queue.AddPolicy(metrics.StoragePolicy("queue"), HttpPipelinePosition.PerRetry);
+            table.AddPolicy(metrics.StoragePolicy("table"), HttpPipelinePosition.PerRetry);
+        }
         return new StorageAccountClientProvider(
             StorageServiceClientProvider.ForBlob(connectionString, blob),
             StorageServiceClientProvider.ForQueue(connectionString, queue),

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>One target of the recon mode and whether the run met it.</summary>
 public sealed record SpikeTarget(string Name, string Want, string Got, bool Met);
@@ -85,6 +85,12 @@ public sealed record SpikeReport
                 r => $"{F(r.DrainSeconds)} s (floor {F(r.FloorSeconds)} s, {F(r.DrainOverFloor, "0.00")} x)", "12,000 in 5 min"),
             ("admitted provider rate while backlogged", "",
                 r => r.BackloggedSeconds == 0 ? "no backlog" : $"{F(r.AdmittedRateWhileBacklogged)} req/s ({F(r.AdmittedShareOfLimit * 100, "0")}% of {F(r.AdmittedLimit, "0.##")})", "95 of 100 req/s"),
+            ("engine / worker processes", "",
+                r => r.Engine is null ? "none (a task per message)" : $"{r.Engine} / {r.Workers}", "Durable Functions"),
+            ("per batch: activity executions / orchestration episodes / storage requests", "",
+                r => r.PerBatch is { } p ? $"{F(p.ActivityExecutions, "0.##")} / {F(p.OrchestrationEpisodes, "0.##")} / {F(p.StorageRequestsTotal, "0.#")}" : "n/a", ""),
+            ("P99 queued→done (batches table), high / low", "",
+                r => r.P99QueuedToDoneSeconds is { } q ? $"{F(q.High)} s / {F(q.Low)} s" : "n/a", ""),
             ("batches completed / failed / unfinished at the hard end", "",
                 r => $"{N(r.BatchesCompleted)} / {N(r.BatchesFailed)} / {N(r.BatchesUnfinishedAtDeadline)} of {N(r.Jobs)}{(r.EndedAtDeadline ? $" (stopped at {F(r.DeadlineSeconds)} s)" : "")}", ""),
         };

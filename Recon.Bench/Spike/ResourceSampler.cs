@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>One second of the machine as the run saw it: CPU used by the mode's Azurite (its process tree) and by the
 /// bench process, in percent of one core, and the 1-minute load average.</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Azure.Core;
 using Azure.Core.Pipeline;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>What a storage-queue request was, from its method and address.</summary>
 public static class QueueCallKind

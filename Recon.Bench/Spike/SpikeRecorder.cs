@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>What happened to one job.</summary>
 public enum JobFate
@@ -47,7 +47,18 @@ public sealed class SpikeRecorder
 
     public double Now => _clock.Elapsed.TotalSeconds;
 
-    public void Start() => _clock.Start();
+    /// <summary>The wall-clock time (Unix seconds) the run started: maps times others recorded (the batches table, the
+    /// sandbox's per-second counters) onto this run's clock.</summary>
+    public double StartedAtUnixSeconds { get; private set; }
+
+    public void Start()
+    {
+        StartedAtUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        _clock.Start();
+    }
+
+    /// <summary>Seconds since the run started of the wall-clock time <paramref name="unixSeconds"/>.</summary>
+    public double At(double unixSeconds) => unixSeconds - StartedAtUnixSeconds;
 
     public int InSystem => Volatile.Read(ref _arrivedHigh) + Volatile.Read(ref _arrivedLow) - Volatile.Read(ref _finishedHigh) - Volatile.Read(ref _finishedLow);
 
@@ -70,6 +81,9 @@ public sealed class SpikeRecorder
     public int Attempt(SpikeJob job) => Interlocked.Increment(ref _attempts[job.Index]);
 
     public void ProviderAnswered(bool throttled) => _providerAnswers.Enqueue((Now, throttled));
+
+    /// <summary>A provider answer someone else saw (the sandbox's counters) at <paramref name="at"/> seconds into the run.</summary>
+    public void ProviderAnswered(double at, bool throttled) => _providerAnswers.Enqueue((at, throttled));
 
     public void DbError(string what) => _dbErrors.Enqueue((Now, what));
 
@@ -106,22 +120,31 @@ public sealed class SpikeRecorder
     }
 
     /// <summary>The job finished its work; a second completion of the same job is counted, never hidden.</summary>
-    public void Completed(SpikeJob job)
+    public void Completed(SpikeJob job) => Completed(job, Now);
+
+    /// <summary>The job finished at <paramref name="at"/> seconds into the run (as someone else recorded it: the
+    /// product's batches table).</summary>
+    public void Completed(SpikeJob job, double at)
     {
+        ArgumentNullException.ThrowIfNull(job);
         if (Interlocked.Increment(ref _completions[job.Index]) == 1)
         {
-            _doneAt[job.Index] = Now;
+            _doneAt[job.Index] = at;
             _fates[job.Index] = JobFate.Completed;
             CountFinished(job);
         }
     }
 
     /// <summary>The job gave up (attempts exhausted); it stays in the report as failed.</summary>
-    public void Failed(SpikeJob job)
+    public void Failed(SpikeJob job) => Failed(job, Now);
+
+    /// <summary>The job failed at <paramref name="at"/> seconds into the run.</summary>
+    public void Failed(SpikeJob job, double at)
     {
+        ArgumentNullException.ThrowIfNull(job);
         if (_fates[job.Index] == JobFate.Pending)
         {
-            _doneAt[job.Index] = Now;
+            _doneAt[job.Index] = at;
             _fates[job.Index] = JobFate.Failed;
             CountFinished(job);
         }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>
 /// A fresh Azurite of the bench's own on free loopback ports, so one mode's queue traffic (the naive mode's storm of

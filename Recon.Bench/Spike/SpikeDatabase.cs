@@ -2,7 +2,7 @@ using System.Globalization;
 using Npgsql;
 using Recon.Core.Persistence;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>The bench's own database: created for the run, migrated, seeded with the ledger, dropped at the end.</summary>
 public sealed class SpikeDatabase : IAsyncDisposable
@@ -47,7 +47,7 @@ public sealed class SpikeDatabase : IAsyncDisposable
     {
         await using var conn = new NpgsqlConnection(Direct);
         await conn.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = new NpgsqlCommand("truncate reconciliation_results, provider_transactions, batches, exceptions", conn);
+        await using var cmd = new NpgsqlCommand("truncate reconciliation_results, provider_transactions, batches, runs, exceptions", conn);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -4,7 +4,7 @@ using Recon.Core.Ingestion;
 using Recon.Core.Matching;
 using Recon.Core.Persistence;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>One provider call for one job of the spike; a 429 surfaces as <see cref="ProviderThrottledException"/>.</summary>
 public interface ISpikeProvider
@@ -12,12 +12,11 @@ public interface ISpikeProvider
     Task<ProviderPage> CallAsync(SpikeJob job, CancellationToken cancellationToken);
 }
 
-/// <summary>The database side of a batch, the same in both modes: load the ledger candidates, run the real
+/// <summary>The naive mode's database side of a batch (the product's is its own MatchingBatchPoster): load the ledger candidates, run the real
 /// <see cref="IMatcher"/>, upsert the provider transactions (<see cref="ProviderTransactionStore"/>), post verdicts,
 /// exceptions and audit (<see cref="ReconciliationStore.PostAsync"/>) and mark the batch done, in one transaction.</summary>
-public static class SpikePosting
+public static class NaivePosting
 {
-    public const string Account = "acct_spike";
 
     /// <summary>The naive worker's first statement: the batch is marked running in the transaction it keeps open.</summary>
     public static async Task MarkRunningAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SpikeJob job, CancellationToken ct)
@@ -30,7 +29,7 @@ public static class SpikePosting
             """, conn, tx);
         cmd.Parameters.Add(new() { Value = job.BatchId });
         cmd.Parameters.Add(new() { Value = job.Provider });
-        cmd.Parameters.Add(new() { Value = Account });
+        cmd.Parameters.Add(new() { Value = SandboxStripeHost.ProviderAccount });
         cmd.Parameters.Add(new() { Value = (short)(job.High ? 0 : 5) });
         cmd.Parameters.Add(new() { Value = job.ValueMinor });
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -58,7 +57,7 @@ public static class SpikePosting
             """, conn, tx);
         done.Parameters.Add(new() { Value = job.BatchId });
         done.Parameters.Add(new() { Value = job.Provider });
-        done.Parameters.Add(new() { Value = Account });
+        done.Parameters.Add(new() { Value = SandboxStripeHost.ProviderAccount });
         done.Parameters.Add(new() { Value = (short)(job.High ? 0 : 5) });
         done.Parameters.Add(new() { Value = job.ValueMinor });
         return await done.ExecuteScalarAsync(ct).ConfigureAwait(false) is string;
@@ -80,7 +79,7 @@ public static class SpikePosting
                or (external_ref is null and account = $2 and amount_minor = any($3) and value_date = any($4))
             """, conn, tx);
         load.Parameters.Add(new() { Value = txs.Select(t => t.ProviderTxId).ToArray() });
-        load.Parameters.Add(new() { Value = Account });
+        load.Parameters.Add(new() { Value = SandboxStripeHost.LedgerAccount });
         load.Parameters.Add(new() { Value = txs.Select(t => t.AmountMinor).Distinct().ToArray() });
         load.Parameters.Add(new() { Value = txs.Select(t => t.ValueDate).Distinct().ToArray() });
         await using var reader = await load.ExecuteReaderAsync(ct).ConfigureAwait(false);

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>A figure split by priority class.</summary>
 public sealed record HighLow(double High, double Low);
@@ -136,6 +136,23 @@ public sealed record SpikeRunResult
     /// <summary>The machine's 1-minute load average at the first and the last second of the run.</summary>
     public double LoadAverageAtStart { get; init; } = -1;
     public double LoadAverageAtEnd { get; init; } = -1;
+    /// <summary>"durable" when the product's orchestrations ran the mode (null for the naive mode, which has no engine).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Engine { get; init; }
+    /// <summary>Recon.Worker processes on the task hub (product mode).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Workers { get; init; }
+    /// <summary>Engine work per batch, from the workers' own counters (product mode).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SpikePerBatch? PerBatch { get; init; }
+    /// <summary>queued_at → finished_at of done batches in the product's batches table, by priority (product mode).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public HighLow? P50QueuedToDoneSeconds { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public HighLow? P99QueuedToDoneSeconds { get; init; }
+    /// <summary>Where each worker's log was written (product mode).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? WorkerLogs { get; init; }
     public IReadOnlyList<SpikeSecond> Timeline { get; init; } = [];
 }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>The provider side of a run: the sandbox, its counters, and a caller for the jobs.</summary>
 public interface ISpikeProviderHost : IAsyncDisposable
@@ -25,13 +25,18 @@ public interface ISpikeMode
     Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken);
 }
 
+/// <summary>A mode with work to do before its clock starts (disposing the result undoes it, after the mode ran) and
+/// figures of its own to add to its result.</summary>
+public interface ISpikeModeLifecycle
+{
+    Task<IAsyncDisposable> StartAsync(Action<string> log, CancellationToken cancellationToken);
+
+    SpikeRunResult Complete(SpikeRunResult result);
+}
+
 /// <summary>Runs the same workload through each mode, one after the other, and builds the report.</summary>
 public static class SpikeRunner
 {
-    /// <summary>How long after the last arrival a mode may keep working before what is left counts as lost: long
-    /// enough for a naive run's five deliveries, bounded so the benchmark always ends.</summary>
-    public static TimeSpan DrainAllowance { get; } = TimeSpan.FromSeconds(60);
-
     public static async Task<SpikeReport> RunAsync(
         SpikeWorkloadOptions workload,
         SpikeLimits limits,
@@ -59,7 +64,7 @@ public static class SpikeRunner
             await providers.ResetCountersAsync(cancellationToken).ConfigureAwait(false);
             var recorder = new SpikeRecorder(jobs);
             log($"{mode.Name}: running ({mode.Description})");
-            var deadline = TimeSpan.FromSeconds(workload.ArrivalEndSeconds) + DrainAllowance;
+            var deadline = Deadline(workload, jobs, limits);
             double wall;
             // a mode on its own Azurite gets it started before its clock starts and killed (whole process tree) when
             // it ends, whatever happens
@@ -78,6 +83,10 @@ public static class SpikeRunner
             var done = await database.CountDoneBatchesAsync(cancellationToken).ConfigureAwait(false);
             var result = SpikeResults.Summarize(mode.Name, mode.Description, recorder, workload, limits,
                 (counters.Requests, counters.Throttled, "sandbox"), done, wall, deadline.TotalSeconds, isolated?.Azurite ?? "the stack's Azurite");
+            if (mode is ISpikeModeLifecycle lifecycle)
+            {
+                result = lifecycle.Complete(result);
+            }
             log(string.Create(CultureInfo.InvariantCulture,
                 $"{mode.Name}: {result.BatchesCompleted}/{result.Jobs} completed, {result.BatchesFailed} failed, {result.BatchesUnfinishedAtDeadline} unfinished at the hard end ({deadline.TotalSeconds:0.#} s) in {wall:0.#} s; peak server connections {result.DbServerConnectionsPeak}, db errors {result.DbErrors}, provider {result.ProviderRequests} requests / {result.Provider429} 429s; P99 high {result.P99BatchSeconds.High:0.##} s low {result.P99BatchSeconds.Low:0.##} s"));
             foreach (var (kind, q) in result.QueueCalls)
@@ -107,10 +116,23 @@ public static class SpikeRunner
                 "floor_seconds: the least time, from the start of the burst, in which Recon's admitted rates (per endpoint and global) let every job that arrived during the burst make its call.",
                 "drain_seconds: from the start of the burst until the last low-priority job that arrived during the burst completed.",
                 "backlog: jobs arrived and not finished (queued, waiting for a token, or in flight).",
-                "batches_unfinished_at_deadline: jobs neither completed nor failed when the mode hit its hard end (deadline_seconds = last arrival + 60 s drain allowance); each mode stops there, so the naive mode's immediate redeliveries cannot run on for ever.",
+                "batches_unfinished_at_deadline: jobs neither completed nor failed when the mode hit its hard end (deadline_seconds = last arrival + the drain allowance, or burst start + 2 x floor_seconds if later); each mode stops there, so the naive mode's immediate redeliveries cannot run on for ever.",
                 "azurite: each mode runs on its own fresh in-memory Azurite process, killed when the mode ends, so one mode's queue traffic cannot slow the next.",
             ],
         };
+    }
+
+    /// <summary>
+    /// A mode's hard end: the last arrival plus <see cref="SpikeWorkloadOptions.DrainAllowanceSeconds"/>, or twice the floor from the start of the
+    /// burst if that is later (the floor is set by the provider's limits: a burst 4x above them cannot drain in a minute,
+    /// and the run must show whether the product drains it, not cut it off first).
+    /// </summary>
+    public static TimeSpan Deadline(SpikeWorkloadOptions workload, IReadOnlyList<SpikeJob> jobs, SpikeLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(limits);
+        var floor = SpikeMath.FloorSeconds(jobs, workload.BurstStartSeconds, workload.BurstEndSeconds, limits.AdmittedGlobalPerSecond, limits.AdmittedEndpointPerSecond);
+        return TimeSpan.FromSeconds(Math.Max(workload.ArrivalEndSeconds + workload.DrainAllowanceSeconds, workload.BurstStartSeconds + (2 * floor)));
     }
 
     /// <summary>Writes FILE.json, and beside it FILE.md (the table) and FILE.svg (the chart), unless paths are given.</summary>

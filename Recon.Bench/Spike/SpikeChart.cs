@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>Draws the runs over time as one SVG: queue depth, admitted provider rate, batch latency and DB connections.</summary>
 public static class SpikeChart

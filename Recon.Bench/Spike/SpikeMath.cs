@@ -1,4 +1,4 @@
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>The report's arithmetic, kept pure so a test can check it on known inputs.</summary>
 public static class SpikeMath

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>
 /// Samples, straight from PostgreSQL (pg_stat_activity over a direct admin connection opened before the run, so it

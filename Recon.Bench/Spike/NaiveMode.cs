@@ -6,7 +6,7 @@ using Recon.Core.Ingestion;
 using Recon.Core.Matching;
 using Recon.Core.Queues;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
 /// <summary>
 /// The "before" column: one FIFO queue (a real Azurite queue); every message gets its own task at once (a consumer that
@@ -152,9 +152,9 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
                 return;
             }
             await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-            await SpikePosting.MarkRunningAsync(conn, tx, job, ct).ConfigureAwait(false);
+            await NaivePosting.MarkRunningAsync(conn, tx, job, ct).ConfigureAwait(false);
             var page = await CallWithImmediateRetriesAsync(job, ct).ConfigureAwait(false);
-            var completedNow = await SpikePosting.MatchAndPostAsync(conn, tx, job, page, matcher, ct).ConfigureAwait(false);
+            var completedNow = await NaivePosting.MatchAndPostAsync(conn, tx, job, page, matcher, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
             if (completedNow)
             {

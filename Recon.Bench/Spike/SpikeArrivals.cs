@@ -3,20 +3,22 @@ using Azure;
 using Recon.Core.Domain;
 using Recon.Core.Queues;
 
-namespace Recon.Cli.Bench.Spike;
+namespace Recon.Bench.Spike;
 
-/// <summary>The arrival side of both modes: at each job's arrival time, its batch message goes onto a real Azurite queue.</summary>
+/// <summary>The arrival side of both modes: at each job's arrival time, its message goes onto a real Azurite queue (the naive mode's FIFO, the product's recon-ingest).</summary>
 public static class SpikeArrivals
 {
     /// <summary>A send that fails (Azurite busy) is tried this often before the job is counted as failed: a message
     /// that never reached the queue is never silently lost.</summary>
     private const int MaxSendAttempts = 5;
 
-    /// <summary>The batch message of <paramref name="job"/>: one Stripe page, priority 0 for high value, 5 for the rest.</summary>
+    /// <summary>The naive mode's batch message of <paramref name="job"/>: its one Stripe page (the job's day), priority 0
+    /// for high value, 5 for the rest.</summary>
     public static BatchMessage Message(SpikeJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return new BatchMessage(job.BatchId, Providers.Stripe, SpikePosting.Account, new DateOnly(2026, 10, 3), new DateOnly(2026, 11, 3),
+        var day = SandboxStripeHost.DayOf(job);
+        return new BatchMessage(job.BatchId, Providers.Stripe, SandboxStripeHost.ProviderAccount, day, day,
             null, SandboxStripeHost.PageSize, job.High ? 0 : 5, job.ValueMinor, "USD", DateTimeOffset.UtcNow,
             string.Create(CultureInfo.InvariantCulture, $"spike-{job.Endpoint}"), job.Index);
     }
@@ -45,70 +47,6 @@ public static class SpikeArrivals
             }
             recorder.Arrived(job);
             sends.Add(SendAsync(job, recorder, send, ct));
-        }
-        await Task.WhenAll(sends).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The arrival schedule with packing, as an ingest that micro-batches does: each job is recorded as arrived at its
-    /// time, then waits in its priority class's open pack until the pack holds <paramref name="maxPack"/> jobs or its
-    /// first job has waited <paramref name="window"/> (high: <paramref name="highWindow"/>), and the pack goes out in
-    /// one send. The wait counts in every job's latency (it runs from arrival). Returns when every send settled.
-    /// </summary>
-    public static async Task RunPackedAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, Func<IReadOnlyList<SpikeJob>, CancellationToken, Task> sendPack,
-        TimeSpan window, TimeSpan highWindow, int maxPack, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(jobs);
-        ArgumentNullException.ThrowIfNull(recorder);
-        ArgumentNullException.ThrowIfNull(sendPack);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxPack, 1);
-        var sends = new List<Task>();
-        var open = new Dictionary<bool, (double Since, List<SpikeJob> Jobs)>();
-        double Window(bool high) => (high ? highWindow : window).TotalSeconds;
-        void Flush(bool high)
-        {
-            var pack = open[high].Jobs;
-            open.Remove(high);
-            sends.Add(SendPackAsync(pack, recorder, sendPack, ct));
-        }
-        var next = 0;
-        // bounded: every turn either admits an arrival or sends an open pack, and both run out
-        while (next < jobs.Count || open.Count > 0)
-        {
-            var due = Math.Min(next < jobs.Count ? jobs[next].ArrivalSeconds : double.MaxValue,
-                open.Count == 0 ? double.MaxValue : open.Min(o => o.Value.Since + Window(o.Key)));
-            var wait = due - recorder.Now;
-            if (wait > 0)
-            {
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(wait), ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-            var now = recorder.Now;
-            foreach (var high in open.Where(o => o.Value.Since + Window(o.Key) <= now).Select(o => o.Key).ToList())
-            {
-                Flush(high);
-            }
-            while (next < jobs.Count && jobs[next].ArrivalSeconds <= now)
-            {
-                var job = jobs[next++];
-                recorder.Arrived(job);
-                if (!open.TryGetValue(job.High, out var pack))
-                {
-                    pack = (now, []);
-                    open[job.High] = pack;
-                }
-                pack.Jobs.Add(job);
-                if (pack.Jobs.Count >= maxPack || Window(job.High) <= 0)
-                {
-                    Flush(job.High);
-                }
-            }
         }
         await Task.WhenAll(sends).ConfigureAwait(false);
     }
