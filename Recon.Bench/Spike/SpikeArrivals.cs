@@ -51,13 +51,15 @@ public static class SpikeArrivals
         await Task.WhenAll(sends).ConfigureAwait(false);
     }
 
-    private static async Task SendPackAsync(IReadOnlyList<SpikeJob> pack, SpikeRecorder recorder, Func<IReadOnlyList<SpikeJob>, CancellationToken, Task> sendPack, CancellationToken ct)
+    /// <summary>Sends one job's message, tried up to <see cref="MaxSendAttempts"/> times; a send that gives up fails
+    /// the job (it is never silently lost).</summary>
+    private static async Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await sendPack(pack, ct).ConfigureAwait(false);
+                await send(job, ct).ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -69,10 +71,7 @@ public static class SpikeArrivals
             {
                 if (attempt >= MaxSendAttempts)
                 {
-                    foreach (var job in pack)
-                    {
-                        recorder.Failed(job);
-                    }
+                    recorder.Failed(job);
                     return;
                 }
                 try
@@ -95,8 +94,4 @@ public static class SpikeArrivals
     /// <summary>The bench's queue clients: the pipeline's own (a network timeout of 10 s: the SDK's 100 s would let one
     /// stuck call outlive a phase of the run; three retries).</summary>
     public static Azure.Storage.Queues.QueueClientOptions QueueOptions() => Recon.Core.Queues.QueueClients.Options();
-
-    /// <summary>One job sent as a pack of one: the same retries and the same accounting of a send that gives up.</summary>
-    private static Task SendAsync(SpikeJob job, SpikeRecorder recorder, Func<SpikeJob, CancellationToken, Task> send, CancellationToken ct)
-        => SendPackAsync([job], recorder, (pack, c) => send(pack[0], c), ct);
 }

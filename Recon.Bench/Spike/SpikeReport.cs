@@ -50,7 +50,10 @@ public sealed record SpikeReport
             new("high-priority P99 during the burst", "<= 5 s", F(recon.P99BurstBatchSeconds.High, " s"), recon.P99BurstBatchSeconds.High <= 5),
             new("batches over the 30 s window", "0", recon.BatchesOverWindow.ToString(CultureInfo.InvariantCulture), recon.BatchesOverWindow == 0),
             new("low-priority backlog drained", $"<= 1.25 x floor ({F(recon.FloorSeconds, " s")})",
-                $"{F(recon.DrainSeconds, " s")} ({F(recon.DrainOverFloor)} x)", recon.FloorSeconds > 0 && recon.DrainSeconds <= 1.25 * recon.FloorSeconds),
+                recon.BurstLowUnfinished > 0
+                    ? $"not drained: {recon.BurstLowUnfinished} burst low jobs unfinished after {F(recon.DrainSeconds, " s")}"
+                    : $"{F(recon.DrainSeconds, " s")} ({F(recon.DrainOverFloor)} x)",
+                recon.FloorSeconds > 0 && recon.BurstLowUnfinished == 0 && recon.DrainSeconds <= 1.25 * recon.FloorSeconds),
             new("nothing lost, every batch completed exactly once", $"{recon.Jobs} completed once, 0 failed",
                 $"{recon.BatchesCompleted} completed ({recon.DbCompletedRows} rows), {recon.BatchesFailed} failed, {recon.BatchesUnfinishedAtDeadline} unfinished at the deadline, {recon.BatchesCompletedMoreThanOnce} twice",
                 recon.BatchesCompleted == recon.Jobs && recon.DbCompletedRows == recon.Jobs && recon.BatchesFailed == 0 && recon.BatchesUnfinishedAtDeadline == 0 && recon.BatchesCompletedMoreThanOnce == 0),
@@ -82,7 +85,9 @@ public sealed record SpikeReport
             ("backlog peak (all / high)", "",
                 r => $"{N(r.BacklogPeak)} / {N(r.BacklogPeakHigh)}", ""),
             ("low-priority burst backlog drained in", "",
-                r => $"{F(r.DrainSeconds)} s (floor {F(r.FloorSeconds)} s, {F(r.DrainOverFloor, "0.00")} x)", "12,000 in 5 min"),
+                r => r.BurstLowUnfinished > 0
+                    ? $"not drained ({N(r.BurstLowUnfinished)} unfinished after {F(r.DrainSeconds)} s; floor {F(r.FloorSeconds)} s)"
+                    : $"{F(r.DrainSeconds)} s (floor {F(r.FloorSeconds)} s, {F(r.DrainOverFloor, "0.00")} x)", "12,000 in 5 min"),
             ("admitted provider rate while backlogged", "",
                 r => r.BackloggedSeconds == 0 ? "no backlog" : $"{F(r.AdmittedRateWhileBacklogged)} req/s ({F(r.AdmittedShareOfLimit * 100, "0")}% of {F(r.AdmittedLimit, "0.##")})", "95 of 100 req/s"),
             ("engine / worker processes", "",

@@ -107,6 +107,9 @@ public sealed record SpikeRunResult
     public int BacklogPeak { get; init; }
     public int BacklogPeakHigh { get; init; }
     public double DrainSeconds { get; init; }
+    /// <summary>Low-priority jobs that arrived in the burst and did not complete: when above 0 the backlog did not drain
+    /// and <see cref="DrainSeconds"/> is the whole run from the burst's start.</summary>
+    public int BurstLowUnfinished { get; init; }
     public double FloorSeconds { get; init; }
     public double FloorSecondsAtProviderLimits { get; init; }
     public double DrainOverFloor { get; init; }
@@ -188,7 +191,13 @@ public static class SpikeResults
         var (requests, throttled, source) = providerCounts ?? (clientRequests, clientThrottled, "client");
 
         var burstLow = completed.Where(j => !j.High && j.ArrivalSeconds >= workload.BurstStartSeconds && j.ArrivalSeconds < workload.BurstEndSeconds).ToList();
-        var drain = burstLow.Count == 0 ? 0 : burstLow.Max(recorder.DoneAt) - workload.BurstStartSeconds;
+        // drained only when every low job that arrived in the burst completed: the time of the last one; otherwise the
+        // backlog never drained in the run, and the figure is the whole run from the burst's start (BurstLowUnfinished > 0 says so)
+        var burstLowAll = jobs.Count(j => !j.High && j.ArrivalSeconds >= workload.BurstStartSeconds && j.ArrivalSeconds < workload.BurstEndSeconds);
+        var burstLowUnfinished = burstLowAll - burstLow.Count;
+        var drain = burstLowUnfinished > 0
+            ? wallSeconds - workload.BurstStartSeconds
+            : burstLow.Count == 0 ? 0 : burstLow.Max(recorder.DoneAt) - workload.BurstStartSeconds;
         var floor = SpikeMath.FloorSeconds(jobs, workload.BurstStartSeconds, workload.BurstEndSeconds, limits.AdmittedGlobalPerSecond, limits.AdmittedEndpointPerSecond);
         var floorAtProvider = SpikeMath.FloorSeconds(jobs, workload.BurstStartSeconds, workload.BurstEndSeconds, limits.ProviderGlobalPerSecond, limits.ProviderEndpointPerSecond);
 
@@ -224,6 +233,7 @@ public static class SpikeResults
             BacklogPeak = samples.Count == 0 ? 0 : samples.Max(s => s.High + s.Low),
             BacklogPeakHigh = samples.Count == 0 ? 0 : samples.Max(s => s.High),
             DrainSeconds = drain,
+            BurstLowUnfinished = burstLowUnfinished,
             FloorSeconds = floor,
             FloorSecondsAtProviderLimits = floorAtProvider,
             DrainOverFloor = floor > 0 ? drain / floor : 0,

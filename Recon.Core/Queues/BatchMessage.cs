@@ -61,40 +61,12 @@ public static class BatchMessageCodec
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
     };
 
-    public static string Encode(BatchMessage message, string? lastError = null) => Encode(message, lastError, 0);
+    public static string Encode(BatchMessage message, string? lastError = null)
+        => JsonSerializer.Serialize(ToWire(message, lastError), Json);
 
-    /// <summary>Encodes <paramref name="message"/> carrying the deliveries it already had as part of a pack
-    /// (<paramref name="priorDeliveries"/>), so a batch sent on alone keeps counting toward the poison limit.</summary>
-    public static string Encode(BatchMessage message, string? lastError, int priorDeliveries)
-        => JsonSerializer.Serialize(ToWire(message, lastError, priorDeliveries), Json);
-
-    /// <summary>Most batches one queue message carries: 32, about 12 KB of JSON, far below the 64 KB a storage-queue
-    /// message may hold, and as many as one receive hands out messages.</summary>
-    public const int MaxPackSize = 32;
-
-    /// <summary>
-    /// Encodes several batches of the same priority class as one queue message (a pack): one send, one receive share
-    /// and one delete for all of them instead of one each, and one stored message instead of many while they wait.
-    /// A single batch is encoded as a plain batch message.
-    /// </summary>
-    public static string EncodePack(IReadOnlyList<BatchMessage> messages)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count == 0 || messages.Count > MaxPackSize)
-        {
-            throw new ArgumentException($"a pack holds 1 to {MaxPackSize} batches (was {messages.Count})", nameof(messages));
-        }
-        if (messages.Count == 1)
-        {
-            return Encode(messages[0]);
-        }
-        return JsonSerializer.Serialize(new Wire { Version = Version, Pack = [.. messages.Select(m => ToWire(m, null, 0))] }, Json);
-    }
-
-    private static Wire ToWire(BatchMessage message, string? lastError, int priorDeliveries)
+    private static Wire ToWire(BatchMessage message, string? lastError)
     {
         ArgumentNullException.ThrowIfNull(message);
-        ArgumentOutOfRangeException.ThrowIfNegative(priorDeliveries);
         Validate(message);
         return new Wire
         {
@@ -115,55 +87,13 @@ public static class BatchMessageCodec
             Currency = message.Currency,
             EnqueuedAt = message.EnqueuedAt,
             LastError = lastError,
-            PriorDeliveries = priorDeliveries == 0 ? null : priorDeliveries,
         };
     }
-
-    /// <summary>Decodes a plain batch message or a pack (<see cref="EncodePack"/>): every batch with the error of its
-    /// last failed attempt and the deliveries it had before this message carried it.</summary>
-    public static IReadOnlyList<(BatchMessage Message, string? LastError, int PriorDeliveries)> DecodeAll(string text)
-    {
-        var wire = Parse(text);
-        if (wire.Pack is null)
-        {
-            var (m, e) = FromWire(wire);
-            return [(m, e, wire.PriorDeliveries ?? 0)];
-        }
-        if (wire.Pack.Count == 0 || wire.Pack.Count > MaxPackSize)
-        {
-            throw new MalformedBatchMessageException($"a pack holds 1 to {MaxPackSize} batches (this one {wire.Pack.Count})");
-        }
-        var all = new List<(BatchMessage, string?, int)>(wire.Pack.Count);
-        for (var i = 0; i < wire.Pack.Count; i++)
-        {
-            var item = wire.Pack[i] ?? throw new MalformedBatchMessageException($"pack[{i}] is null");
-            if (item.Pack is not null)
-            {
-                throw new MalformedBatchMessageException($"pack[{i}] is itself a pack");
-            }
-            try
-            {
-                var (m, e) = FromWire(item);
-                all.Add((m, e, item.PriorDeliveries ?? 0));
-            }
-            catch (MalformedBatchMessageException ex)
-            {
-                throw new MalformedBatchMessageException($"pack[{i}]: {ex.Message}");
-            }
-        }
-        return all;
-    }
-
 
     /// <summary>Reads a message; throws <see cref="MalformedBatchMessageException"/> saying what is wrong.</summary>
     public static (BatchMessage Message, string? LastError) Decode(string text)
     {
-        var wire = Parse(text);
-        if (wire.Pack is not null)
-        {
-            throw new MalformedBatchMessageException($"a pack of {wire.Pack.Count} batches, not one batch message (read it with DecodeAll)");
-        }
-        return FromWire(wire);
+        return FromWire(Parse(text));
     }
 
     private static Wire Parse(string text)
@@ -192,10 +122,6 @@ public static class BatchMessageCodec
 
     private static (BatchMessage Message, string? LastError) FromWire(Wire wire)
     {
-        if (wire.PriorDeliveries is < 0)
-        {
-            throw new MalformedBatchMessageException($"priorDeliveries is negative ({wire.PriorDeliveries})");
-        }
         var message = new BatchMessage(
             Required(wire.BatchId, "batchId"),
             Required(wire.Provider, "provider"),
@@ -302,10 +228,5 @@ public static class BatchMessageCodec
         public string? Currency { get; set; }
         public DateTimeOffset? EnqueuedAt { get; set; }
         public string? LastError { get; set; }
-        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-        public int? PriorDeliveries { get; set; }
-
-        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-        public List<Wire?>? Pack { get; set; }
     }
 }

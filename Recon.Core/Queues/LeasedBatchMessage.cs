@@ -6,8 +6,7 @@ using Azure.Storage.Queues;
 namespace Recon.Core.Queues;
 
 /// <summary>
-/// A batch message taken from a queue and invisible to others until its lease ends (a batch of a pack shares the pack's
-/// message and lease: see <see cref="PackLease"/>). Exactly one of
+/// A batch message taken from a queue and invisible to others until its lease ends. Exactly one of
 /// <see cref="CompleteAsync"/> (done), <see cref="AbandonAsync"/> (try again later) or <see cref="PoisonAsync"/>
 /// (give up, with the reason) settles it; if none does, it reappears when the lease ends.
 /// </summary>
@@ -15,27 +14,17 @@ public sealed class LeasedBatchMessage
 {
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
-    private readonly PackLease? _pack;
-    private readonly int _priorDeliveries;
     private string _popReceipt;
     private bool _settled;
 
     internal LeasedBatchMessage(QueueClient queue, QueueClient poison, bool isHigh, string messageId, string popReceipt, long dequeueCount, BatchMessage message, string? lastError)
-        : this(queue, poison, isHigh, messageId, popReceipt, dequeueCount, message, lastError, null, 0)
     {
-    }
-
-    internal LeasedBatchMessage(QueueClient queue, QueueClient poison, bool isHigh, string messageId, string popReceipt, long dequeueCount, BatchMessage message, string? lastError,
-        PackLease? pack, int priorDeliveries)
-    {
-        _pack = pack;
-        _priorDeliveries = priorDeliveries;
         _queue = queue;
         _poison = poison;
         IsHigh = isHigh;
         MessageId = messageId;
         _popReceipt = popReceipt;
-        DequeueCount = dequeueCount + priorDeliveries;
+        DequeueCount = dequeueCount;
         Message = message;
         LastError = lastError;
     }
@@ -49,11 +38,7 @@ public sealed class LeasedBatchMessage
 
     public string MessageId { get; }
 
-    /// <summary>Whether the batch came in a pack with others (<see cref="BatchMessageCodec.EncodePack"/>).</summary>
-    public bool InPack => _pack is not null;
-
-    /// <summary>How often the batch has been handed out, this time included (a batch sent on alone from a pack keeps
-    /// the pack's deliveries).</summary>
+    /// <summary>How often the batch has been handed out, this time included.</summary>
     public long DequeueCount { get; }
 
     /// <summary>Why the previous attempt failed, if one did.</summary>
@@ -64,12 +49,6 @@ public sealed class LeasedBatchMessage
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         EnsureOpen();
-        if (_pack is not null)
-        {
-            _settled = true;
-            await SettlePackMemberAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
         try
         {
             await _queue.DeleteMessageAsync(MessageId, _popReceipt, cancellationToken).ConfigureAwait(false);
@@ -87,19 +66,9 @@ public sealed class LeasedBatchMessage
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         EnsureOpen();
-        var delay = retryAfter < TimeSpan.Zero ? TimeSpan.Zero : retryAfter;
-        if (_pack is not null)
-        {
-            // the others in the pack are not done: this batch goes back alone, carrying its deliveries and the reason,
-            // and only then leaves the pack (a crash in between brings the whole pack back: a duplicate, never a loss)
-            await _queue.SendMessageAsync(BatchMessageCodec.Encode(Message, reason, checked((int)DequeueCount)), delay, cancellationToken: cancellationToken).ConfigureAwait(false);
-            _settled = true;
-            await SettlePackMemberAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
         try
         {
-            var receipt = await _queue.UpdateMessageAsync(MessageId, _popReceipt, BatchMessageCodec.Encode(Message, reason, _priorDeliveries),
+            var receipt = await _queue.UpdateMessageAsync(MessageId, _popReceipt, BatchMessageCodec.Encode(Message, reason),
                 retryAfter < TimeSpan.Zero ? TimeSpan.Zero : retryAfter, cancellationToken).ConfigureAwait(false);
             _popReceipt = receipt.Value.PopReceipt;
             _settled = true;
@@ -115,15 +84,7 @@ public sealed class LeasedBatchMessage
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         EnsureOpen();
-        if (_pack is not null)
-        {
-            await _poison.SendMessageAsync(PoisonRecordText(_queue, MessageId, DequeueCount, BatchMessageCodec.Encode(Message, LastError, _priorDeliveries), reason), cancellationToken)
-                .ConfigureAwait(false);
-            _settled = true;
-            await SettlePackMemberAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        await PoisonMessageAsync(_queue, _poison, MessageId, _popReceipt, DequeueCount, BatchMessageCodec.Encode(Message, LastError, _priorDeliveries), reason, cancellationToken).ConfigureAwait(false);
+        await PoisonMessageAsync(_queue, _poison, MessageId, _popReceipt, DequeueCount, BatchMessageCodec.Encode(Message, LastError), reason, cancellationToken).ConfigureAwait(false);
         _settled = true;
     }
 
@@ -148,19 +109,6 @@ public sealed class LeasedBatchMessage
     internal static string PoisonRecordText(QueueClient queue, string messageId, long dequeueCount, string body, string reason)
         => JsonSerializer.Serialize(new PoisonRecord(reason, queue.Name, messageId, dequeueCount, DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), body));
 
-    /// <summary>This batch of a pack is settled; the last one settled deletes the pack's message.</summary>
-    private async Task SettlePackMemberAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _pack!.SettleOneAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            throw LeaseLost(ex);
-        }
-    }
-
     private void EnsureOpen()
     {
         if (_settled)
@@ -172,33 +120,6 @@ public sealed class LeasedBatchMessage
     private InvalidOperationException LeaseLost(RequestFailedException ex)
         => new($"The lease on message {MessageId} (batch {Message.BatchId}) in {QueueName} ended before it was settled; " +
                "it may be delivered again. Use a longer visibility timeout than a batch takes.", ex);
-}
-
-/// <summary>
-/// The one queue message a pack of batches came in: its lease is shared, and it is deleted once every batch in it is
-/// settled (completed, sent back alone, or poisoned). Until then it stays leased; if the lease ends first, the whole
-/// pack is delivered again and the batches already done find themselves done (the batch id keeps that harmless).
-/// </summary>
-internal sealed class PackLease(QueueClient queue, string messageId, string popReceipt, int batches)
-{
-    private readonly int _batches = batches;
-    private int _open = batches;
-
-    public int Open => Volatile.Read(ref _open);
-
-    /// <summary>A batch is settled; after the last one the message is deleted.</summary>
-    public async Task SettleOneAsync(CancellationToken cancellationToken)
-    {
-        var left = Interlocked.Decrement(ref _open);
-        if (left == 0)
-        {
-            await queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken).ConfigureAwait(false);
-        }
-        else if (left < 0)
-        {
-            throw new InvalidOperationException($"pack message {messageId}: more batches settled than it holds ({_batches})");
-        }
-    }
 }
 
 /// <summary>What the poison queue holds: the reason first, then where the message came from and its original text.</summary>

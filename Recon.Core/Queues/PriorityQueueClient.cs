@@ -60,25 +60,6 @@ public sealed class PriorityQueueClient
         await (PriorityPolicy.IsHigh(message.Priority) ? _high : _low).SendMessageAsync(text, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Queues <paramref name="messages"/> in packs (<see cref="BatchMessageCodec.EncodePack"/>): per priority class, up
-    /// to <see cref="BatchMessageCodec.MaxPackSize"/> batches per queue message. Each batch is still handed out, completed,
-    /// abandoned or poisoned on its own; the queue stores, sends, receives and deletes one message per pack. Measured on
-    /// the spike benchmark: Azurite's per-call work and its minute-by-minute sweep both grow with the messages it holds,
-    /// and a real storage account bills and rate-limits per message operation.
-    /// </summary>
-    public async Task EnqueuePackAsync(IReadOnlyList<BatchMessage> messages, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        foreach (var group in messages.GroupBy(m => PriorityPolicy.IsHigh(m.Priority)))
-        {
-            foreach (var pack in group.Chunk(BatchMessageCodec.MaxPackSize))
-            {
-                await (group.Key ? _high : _low).SendMessageAsync(BatchMessageCodec.EncodePack(pack), cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <summary>Queues <paramref name="message"/> with <paramref name="priority"/> (0..10).</summary>
     public Task EnqueueAsync(BatchMessage message, int priority, CancellationToken cancellationToken = default)
     {
@@ -166,10 +147,11 @@ public sealed class PriorityQueueClient
             foreach (var m in received)
             {
                 var text = m.Body.ToString();
-                IReadOnlyList<(BatchMessage Message, string? LastError, int PriorDeliveries)> batches;
+                BatchMessage message;
+                string? lastError;
                 try
                 {
-                    batches = BatchMessageCodec.DecodeAll(text);
+                    (message, lastError) = BatchMessageCodec.Decode(text);
                 }
                 catch (MalformedBatchMessageException ex)
                 {
@@ -177,34 +159,14 @@ public sealed class PriorityQueueClient
                         $"malformed message: {ex.Message}", cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                var isHigh = ReferenceEquals(queue, _high);
-                if (batches.Count == 1)
+                if (m.DequeueCount > _maxDequeueCount)
                 {
-                    var (message, lastError, prior) = batches[0];
-                    if (m.DequeueCount + prior > _maxDequeueCount)
-                    {
-                        await LeasedBatchMessage.PoisonMessageAsync(queue, poison, m.MessageId, m.PopReceipt, m.DequeueCount + prior, text,
-                            $"handed out {m.DequeueCount + prior} times without completing (limit {_maxDequeueCount}); last error: {lastError ?? "none recorded"}",
-                            cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-                    into.Add(new LeasedBatchMessage(queue, poison, isHigh, m.MessageId, m.PopReceipt, m.DequeueCount, message, lastError, null, prior));
+                    await LeasedBatchMessage.PoisonMessageAsync(queue, poison, m.MessageId, m.PopReceipt, m.DequeueCount, text,
+                        $"handed out {m.DequeueCount} times without completing (limit {_maxDequeueCount}); last error: {lastError ?? "none recorded"}",
+                        cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                // a pack (a pack of one is read as a plain message): every batch leased on its own over the shared message, which goes once all are settled
-                var pack = new PackLease(queue, m.MessageId, m.PopReceipt, batches.Count);
-                foreach (var (message, lastError, prior) in batches)
-                {
-                    var leased = new LeasedBatchMessage(queue, poison, isHigh, m.MessageId, m.PopReceipt, m.DequeueCount, message, lastError, pack, prior);
-                    if (leased.DequeueCount > _maxDequeueCount)
-                    {
-                        await leased.PoisonAsync(
-                            $"handed out {leased.DequeueCount} times without completing (limit {_maxDequeueCount}); last error: {lastError ?? "none recorded"}",
-                            cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-                    into.Add(leased);
-                }
+                into.Add(new LeasedBatchMessage(queue, poison, ReferenceEquals(queue, _high), m.MessageId, m.PopReceipt, m.DequeueCount, message, lastError));
             }
             if (received.Length < ask)
             {

@@ -57,29 +57,4 @@ public sealed class BatchMessageCodecTests
     [Fact]
     public void Encode_Invalid_Throws()
         => Assert.Throws<ArgumentException>(() => BatchMessageCodec.Encode(Sample() with { Currency = "usd" }));
-
-    [Fact]
-    public void Pack_RoundTrips_AndAPlainMessageIsAPackOfOne()
-    {
-        var batches = Enumerable.Range(0, 3).Select(i => Sample($"b{i}", 5)).ToList();
-        var pack = BatchMessageCodec.EncodePack(batches);
-        var decoded = BatchMessageCodec.DecodeAll(pack);
-        Assert.Equal(batches, decoded.Select(d => d.Message));
-        Assert.All(decoded, d => Assert.Equal(0, d.PriorDeliveries));
-        // a pack is not one batch: the single reader says so instead of reading the first
-        Assert.Contains("a pack of 3 batches", Assert.Throws<MalformedBatchMessageException>(() => BatchMessageCodec.Decode(pack)).Message, StringComparison.Ordinal);
-        // one batch sent on alone keeps its deliveries and reason
-        var alone = Assert.Single(BatchMessageCodec.DecodeAll(BatchMessageCodec.Encode(Sample(), "timeout", 2)));
-        Assert.Equal((Sample(), "timeout", 2), alone);
-        Assert.Equal(BatchMessageCodec.Encode(Sample()), BatchMessageCodec.EncodePack([Sample()]));
-    }
-
-    [Fact]
-    public void Pack_OutOfBoundsOrBrokenMember_SaysWhere()
-    {
-        Assert.Throws<ArgumentException>(() => BatchMessageCodec.EncodePack([]));
-        Assert.Throws<ArgumentException>(() => BatchMessageCodec.EncodePack([.. Enumerable.Range(0, BatchMessageCodec.MaxPackSize + 1).Select(i => Sample($"b{i}"))]));
-        var broken = BatchMessageCodec.EncodePack([Sample("a"), Sample("b")]).Replace("\"batchId\":\"b\"", "\"batchId\":\" \"", StringComparison.Ordinal);
-        Assert.Contains("pack[1]", Assert.Throws<MalformedBatchMessageException>(() => BatchMessageCodec.DecodeAll(broken)).Message, StringComparison.Ordinal);
-    }
 }
