@@ -73,10 +73,6 @@ public sealed class PipelineFunctions(ReconIntake intake, PoisonQueueProbe poiso
     public static Task<long> Dispatcher([OrchestrationTrigger] TaskOrchestrationContext context)
         => new DispatcherOrchestrator().RunAsync(context, context.GetInput<DispatcherState>()!);
 
-    [Function(nameof(ReconcileBatchOrchestrator))]
-    public static Task<BatchOutcome> ReconcileBatch([OrchestrationTrigger] TaskOrchestrationContext context)
-        => new ReconcileBatchOrchestrator().RunAsync(context, context.GetInput<BatchWork>()!);
-
     [Function(nameof(PlanIngestActivity))]
     public static Task<IngestPlan> PlanIngest([ActivityTrigger] ReconciliationRequest input, FunctionContext context)
         => Run<PlanIngestActivity, ReconciliationRequest, IngestPlan>(context, input);
@@ -86,28 +82,12 @@ public sealed class PipelineFunctions(ReconIntake intake, PoisonQueueProbe poiso
         => Run<EnqueueBatchesActivity, IReadOnlyList<BatchWork>, int>(context, input, new DurableClientStarter(client));
 
     [Function(nameof(DispatchBatchesActivity))]
-    public static Task<DispatchResult> DispatchBatches([ActivityTrigger] DispatchRequest input, [DurableClient] DurableTaskClient client, FunctionContext context)
-        => Run<DispatchBatchesActivity, DispatchRequest, DispatchResult>(context, input, new DurableClientStarter(client));
+    public static Task<DispatchResult> DispatchBatches([ActivityTrigger] DispatchRequest input, FunctionContext context)
+        => Run<DispatchBatchesActivity, DispatchRequest, DispatchResult>(context, input);
 
-    [Function(nameof(BeginBatchActivity))]
-    public static Task<BeginBatchResult> BeginBatch([ActivityTrigger] BeginBatch input, FunctionContext context)
-        => Run<BeginBatchActivity, BeginBatch, BeginBatchResult>(context, input);
-
-    [Function(nameof(AcquireTokensActivity))]
-    public static Task<TokenGrant> AcquireTokens([ActivityTrigger] TokenRequest input, FunctionContext context)
-        => Run<AcquireTokensActivity, TokenRequest, TokenGrant>(context, input);
-
-    [Function(nameof(FetchProviderPageActivity))]
-    public static Task<FetchedPage> FetchProviderPage([ActivityTrigger] FetchPage input, FunctionContext context)
-        => Run<FetchProviderPageActivity, FetchPage, FetchedPage>(context, input);
-
-    [Function(nameof(MatchAndPostActivity))]
-    public static Task<PostSummary> MatchAndPost([ActivityTrigger] MatchAndPostInput input, FunctionContext context)
-        => Run<MatchAndPostActivity, MatchAndPostInput, PostSummary>(context, input);
-
-    [Function(nameof(RecordBatchStatusActivity))]
-    public static Task<bool> RecordBatchStatus([ActivityTrigger] BatchStatusUpdate input, FunctionContext context)
-        => Run<RecordBatchStatusActivity, BatchStatusUpdate, bool>(context, input);
+    [Function(nameof(RunBatchActivity))]
+    public static Task<BatchOutcome> RunBatch([ActivityTrigger] RunBatch input, [DurableClient] DurableTaskClient client, FunctionContext context)
+        => Run<RunBatchActivity, RunBatch, BatchOutcome>(context, input, new DurableClientStarter(client));
 
     /// <summary>Builds the Core activity in the invocation's scope (constructor injection as on Recon.Worker) and runs it.</summary>
     private static Task<TOutput> Run<TActivity, TInput, TOutput>(FunctionContext context, TInput input, params object[] extra)

@@ -243,13 +243,8 @@ public static class PipelineRegistry
         => new DurableRegistry()
             .AddOrchestrator<IngestOrchestrator>()
             .AddOrchestrator<DispatcherOrchestrator>()
-            .AddOrchestrator<ReconcileBatchOrchestrator>()
             .AddActivity<PlanIngestActivity>()
             .AddActivity<EnqueueBatchesActivity>()
             .AddActivity<DispatchBatchesActivity>()
-            .AddActivity<BeginBatchActivity>()
-            .AddActivity<AcquireTokensActivity>()
-            .AddActivity<FetchProviderPageActivity>()
-            .AddActivity<MatchAndPostActivity>()
-            .AddActivity<RecordBatchStatusActivity>();
+            .AddActivity<RunBatchActivity>();
 }

@@ -3,21 +3,13 @@ using Recon.Core.Pipeline;
 namespace Recon.Core.Hosting;
 
 /// <summary>
-/// Every start and revive rule of both hosts, over the <see cref="IOrchestrationControl"/> port: a batch or run id that
-/// ever ran is never started a second time; a batch that stays unfinished is revived by <see cref="OrchestrationLiveness"/>;
-/// the one dispatcher is kept alive by the same rule.
+/// Every start rule of both hosts, over the <see cref="IOrchestrationControl"/> port: a run id that ever ran is never
+/// started a second time; the one dispatcher is kept alive by <see cref="OrchestrationLiveness"/>; enqueues signal it.
 /// </summary>
 public class OrchestrationStarter(IOrchestrationControl control) : IBatchStarter
 {
     /// <summary>The port this starter acts through.</summary>
     public IOrchestrationControl Control { get; } = control ?? throw new ArgumentNullException(nameof(control));
-
-    /// <summary>Starts a ReconcileBatch under the batch id; false when an instance with that id exists (a duplicate).</summary>
-    public Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        return TryStartAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, cancellationToken);
-    }
 
     /// <summary>
     /// Starts <paramref name="orchestrator"/> under <paramref name="instanceId"/> unless an instance with that id exists in
@@ -31,15 +23,6 @@ public class OrchestrationStarter(IOrchestrationControl control) : IBatchStarter
             return false;
         }
         return await Control.ScheduleAsync(orchestrator, instanceId, input, replacing: null, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        var (action, status, done) = await ApplyAsync(nameof(ReconcileBatchOrchestrator), batch.BatchId, batch, stalledAfter, mayStart, DateTime.UtcNow,
-            "no checkpoint for too long; ended by the dispatcher's watch, to be started again", cancellationToken).ConfigureAwait(false);
-        return new Revival(action, status, done);
     }
 
     /// <summary>

@@ -76,9 +76,39 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
             return (string?)await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>The dispatcher started the batch: it counts as in flight from now on.</summary>
-    public Task MarkDispatchedAsync(string batchId, CancellationToken cancellationToken = default)
-        => ExecAsync("update batches set status = 'running', dispatched_at = coalesce(dispatched_at, now()) where batch_id = $1 and status = 'queued'", batchId, cancellationToken);
+    /// <summary>The dispatcher hands these batches to runners: those still queued become running (in flight from now on)
+    /// in one statement; returns the ids it moved. An id not returned is a duplicate message (running or finished) or has
+    /// no row.</summary>
+    public Task<IReadOnlySet<string>> MarkDispatchedAsync(IReadOnlyList<string> batchIds, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync<IReadOnlySet<string>>(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                update batches set status = 'running', dispatched_at = now(), watched_at = null
+                where batch_id = any($1) and status = 'queued'
+                returning batch_id
+                """, c);
+            cmd.Parameters.Add(new() { Value = batchIds.ToArray() });
+            var moved = new HashSet<string>(StringComparer.Ordinal);
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                moved.Add(r.GetString(0));
+            }
+            return moved;
+        }, cancellationToken);
+
+    /// <summary>A running batch that stopped making progress (its runner died with a worker) goes back to queued, counted as
+    /// a revival; false when it finished or moved on meanwhile.</summary>
+    public Task<bool> ReturnToQueueAsync(string batchId, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                update batches set status = 'queued', requeues = requeues + 1, requeued_at = now(), watched_at = null
+                where batch_id = $1 and status in ('running', 'late')
+                """, c);
+            cmd.Parameters.Add(new() { Value = batchId });
+            return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+        }, cancellationToken);
 
     /// <summary>The orchestration began: running (unless it already finished), start time kept from the first begin.</summary>
     public Task<string> BeginAsync(string batchId, DateTime startedAtUtc, CancellationToken cancellationToken = default)

@@ -5,9 +5,9 @@ using Recon.Core.Ingestion;
 
 namespace Recon.Core.Pipeline;
 
-/// <summary>One batch: one provider page to fetch, match and post. The input of <see cref="ReconcileBatchOrchestrator"/>
+/// <summary>One batch: one provider page to fetch, match and post. The input of <see cref="BatchRunner"/>
 /// and the body of a recon-high / recon-low message.</summary>
-/// <param name="BatchId">Deterministic (<see cref="BatchIds"/>): also the ReconcileBatch instance id.</param>
+/// <param name="BatchId">Deterministic (<see cref="BatchIds"/>): the key every step is idempotent on.</param>
 /// <param name="RunId">The run it belongs to.</param>
 /// <param name="Page">What to fetch.</param>
 /// <param name="Priority">0 = high (recon-high), 1..10 = low (recon-low).</param>

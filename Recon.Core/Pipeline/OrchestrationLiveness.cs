@@ -22,9 +22,9 @@ public enum LivenessAction
 /// <remarks>
 /// Why a stuck instance happens at all: after a worker dies, the Azure Storage backend hands its messages out again
 /// only when their lease ends, and a message that arrives before the history it answers is abandoned with a back-off
-/// that doubles with every delivery, up to 10 minutes per message. A healthy ReconcileBatch checkpoints at least every
-/// 30 s (its longest timer), the dispatcher every few seconds; so two minutes without a checkpoint is not load. A false
-/// alarm costs a repeat of the batch, which is idempotent (posting is keyed on provider id; a finished batch posts nothing).
+/// that doubles with every delivery, up to 10 minutes per message. The dispatcher checkpoints every few seconds while
+/// busy and at least every IdleWaitSeconds (60 s) while idle; so two minutes without a checkpoint is not load. A false
+/// alarm costs a restart of the dispatcher, whose batches run on and are idempotent.
 /// Status names are the Durable runtime status names, which DTFx's <c>OrchestrationStatus</c> and the isolated worker's
 /// <c>OrchestrationRuntimeStatus</c> share.
 /// </remarks>

@@ -22,8 +22,9 @@ public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int S
 /// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again;
 /// <paramref name="Idle"/>: nothing was queued, in flight, started or unfinished in the database — the dispatcher may
 /// wait for work instead of polling.</summary>
+/// <paramref name="ToRun"/>: the batches this round moved to running, each with whether its token was already taken.
 public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, int InFlightHigh, int InFlightLow, long QueuedHigh, long QueuedLow, int Requeued = 0,
-    bool Idle = false)
+    bool Idle = false, IReadOnlyList<RunBatch>? ToRun = null)
 {
     public long Queued => QueuedHigh + QueuedLow;
 }
@@ -36,8 +37,9 @@ public sealed record DispatchResult(int Started, int Duplicates, int Poisoned, i
 /// <param name="LastError">The last failed round's error, for status.</param>
 /// <param name="WokenByWork">Idle waits ended by a "work" signal (an enqueue), for status and tests.</param>
 /// <param name="WokenByTimer">Idle waits that ran out (<see cref="DispatcherSettings.IdleWaitSeconds"/>).</param>
+/// <param name="Dispatched">Batches handed to runners since the dispatcher was created (for status only).</param>
 public sealed record DispatcherState(int MaxInFlight, DispatcherSettings Settings, long Rounds = 0, long FailedRounds = 0, string? LastError = null,
-    long WokenByWork = 0, long WokenByTimer = 0);
+    long WokenByWork = 0, long WokenByTimer = 0, long Dispatched = 0);
 
 /// <summary>How the dispatcher scales (section <c>Recon:Dispatcher</c>).</summary>
 public sealed record DispatcherSettings
@@ -94,19 +96,19 @@ public sealed record DispatcherSettings
     public int MaxRevivals { get; init; } = 5;
 }
 
-/// <summary>Input of <see cref="BeginBatchActivity"/>.</summary>
+/// <summary>Input of <see cref="IBatchSteps.BeginAsync"/>.</summary>
 public sealed record BeginBatch(string BatchId, DateTime StartedAtUtc);
 
 /// <summary>Whether the batch may run: false when an earlier run already finished it (a duplicate).</summary>
 public sealed record BeginBatchResult(bool AlreadyFinished, string Status);
 
-/// <summary>Input of <see cref="AcquireTokensActivity"/>.</summary>
+/// <summary>Input of <see cref="IBatchSteps.AcquireAsync"/>.</summary>
 public sealed record TokenRequest(string Provider, string Endpoint, string? Scope, int Tokens);
 
 /// <summary>The rate limiter's answer; <paramref name="RetryAfterMs"/> when refused.</summary>
 public sealed record TokenGrant(bool Granted, long RetryAfterMs);
 
-/// <summary>Input of <see cref="FetchProviderPageActivity"/>.</summary>
+/// <summary>Input of <see cref="IBatchSteps.FetchAsync"/>.</summary>
 public sealed record FetchPage(string BatchId, Recon.Core.Ingestion.PageRequest Page);
 
 /// <summary>A fetched page, stored; only ids travel through the orchestration history (pages stay out of it).</summary>
@@ -126,7 +128,7 @@ public sealed record FetchedPage(bool Throttled, long RetryAfterMs, IReadOnlyLis
     public static FetchedPage ChangedDuringPagination() => new(false, 0, [], [], null, false, ChainChanged: true);
 }
 
-/// <summary>Input of <see cref="MatchAndPostActivity"/>.</summary>
+/// <summary>Input of <see cref="IBatchSteps.PostAsync"/>.</summary>
 public sealed record MatchAndPostInput(string BatchId, Recon.Core.Ingestion.PageRequest Page, IReadOnlyList<string> TransactionIds);
 
 /// <summary>Counts of what a batch posted.</summary>
@@ -144,7 +146,7 @@ public static class BatchStatuses
     public const string Late = "late";
 }
 
-/// <summary>Input of <see cref="RecordBatchStatusActivity"/>: a batch went late, finished or failed.</summary>
+/// <summary>Input of <see cref="IBatchSteps.RecordAsync"/>: a batch went late, finished or failed.</summary>
 /// <param name="BatchId">The batch.</param>
 /// <param name="Status">late, done or failed.</param>
 /// <param name="AtUtc">When (orchestration time).</param>
@@ -158,5 +160,5 @@ public static class BatchStatuses
 public sealed record BatchStatusUpdate(string BatchId, string Status, DateTime AtUtc, string? Error = null, int TokenWaits = 0, int Throttled = 0, PostSummary? Summary = null,
     int? Priority = null, DateTime? StartedAtUtc = null, bool Late = false);
 
-/// <summary>The ReconcileBatch orchestration's answer.</summary>
+/// <summary>What one batch came to (<see cref="BatchRunner"/>, the answer of <see cref="RunBatchActivity"/>).</summary>
 public sealed record BatchOutcome(string BatchId, string Status, bool Late, bool Duplicate, string? NextBatchId, PostSummary? Summary);

@@ -27,30 +27,13 @@ public interface IBatchQueue
     Task<(long High, long Low)> DepthAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Starts a ReconcileBatch orchestration with the batch id as instance id; the host supplies it (the
-/// Durable client of Functions, the TaskHubClient of Recon.Worker).</summary>
+/// <summary>Signals the dispatcher; the host supplies it (the Durable client of Functions, the TaskHubClient of Recon.Worker).</summary>
 public interface IBatchStarter
 {
-    /// <summary>False when an instance with that id already exists (a duplicate message).</summary>
-    Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// For a batch that has been running (or waiting to begin) for long: looks at its orchestration and applies
-    /// <see cref="OrchestrationLiveness"/> with <paramref name="stalledAfter"/> — starts a new execution under the same id
-    /// when none is alive (only if <paramref name="mayStart"/>), ends one that has stopped checkpointing, leaves the rest.
-    /// </summary>
-    Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken);
-
     /// <summary>Tells the dispatcher there is work (its <see cref="DispatcherOrchestrator.WorkEvent"/>), so an idle one
     /// starts a round at once.</summary>
     Task NotifyDispatcherAsync(CancellationToken cancellationToken);
 }
-
-/// <summary>What <see cref="IBatchStarter.ReviveAsync"/> found and did.</summary>
-/// <param name="Action">What the liveness rule called for.</param>
-/// <param name="Status">The orchestration's runtime status as found (null: no instance).</param>
-/// <param name="Done">The action was carried out (false when a start was not allowed, or the instance changed meanwhile).</param>
-public sealed record Revival(LivenessAction Action, string? Status, bool Done);
 
 /// <summary>Stores a fetched page (provider transactions upserted on (provider, provider id), removals applied).</summary>
 public interface IPageStore

@@ -7,7 +7,7 @@ using Recon.Core.Pipeline;
 namespace Recon.Tests.Functions;
 
 /// <summary>
-/// The Functions host's start and revive rules (<see cref="DurableClientStarter"/>) against a mocked Durable client: the
+/// The Functions host's start and liveness rules (<see cref="DurableClientStarter"/>) against a mocked Durable client: the
 /// host and its client cannot run here, so this is the seam Moq stands in for. The same rules run for real on DTFx in
 /// <c>HubStarterTests</c>.
 /// </summary>
@@ -18,49 +18,39 @@ public sealed class DurableClientStarterTests
     private static readonly BatchWork Batch = new("b-bank-a-1", "run-1", new PageRequest("bank_a", "acct-1", new(2025, 3, 3), new(2025, 3, 3), null, 50), 3, 125_00, "USD");
 
     [Fact]
-    public async Task TryStart_StartsUnderTheBatchId_AndRefusesAnExistingInstance()
+    public async Task TryStart_StartsUnderTheRunId_AndRefusesAnExistingInstance()
     {
         var client = new FakeClient();
-        Assert.True(await new DurableClientStarter(client.Object).TryStartAsync(Batch, CancellationToken.None));
-        Assert.Equal(["get b-bank-a-1", "schedule ReconcileBatchOrchestrator b-bank-a-1"], client.Calls);
+        Assert.True(await new DurableClientStarter(client.Object).TryStartAsync(nameof(IngestOrchestrator), "run-1", Batch, CancellationToken.None));
+        Assert.Equal(["get run-1", "schedule IngestOrchestrator run-1"], client.Calls);
         Assert.Same(Batch, client.Inputs.Single());
 
         client.Found = Metadata(OrchestrationRuntimeStatus.Running, Now);
         client.Calls.Clear();
-        Assert.False(await new DurableClientStarter(client.Object).TryStartAsync(Batch, CancellationToken.None));
-        Assert.Equal(["get b-bank-a-1"], client.Calls);
+        Assert.False(await new DurableClientStarter(client.Object).TryStartAsync(nameof(IngestOrchestrator), "run-1", Batch, CancellationToken.None));
+        Assert.Equal(["get run-1"], client.Calls);
     }
 
     [Theory]
     // alive and checkpointing: left
-    [InlineData(OrchestrationRuntimeStatus.Running, 30, true, LivenessAction.Leave, false, "get")]
+    [InlineData(OrchestrationRuntimeStatus.Running, 30, LivenessAction.Leave, "get")]
     // stopped checkpointing: ended now, started at a later look
-    [InlineData(OrchestrationRuntimeStatus.Running, 300, true, LivenessAction.Terminate, true, "get|terminate")]
-    // ended while its batch is unfinished: a new execution under the same id, unless starts are used up
-    [InlineData(OrchestrationRuntimeStatus.Terminated, 300, true, LivenessAction.Start, true, "get|schedule")]
-    [InlineData(OrchestrationRuntimeStatus.Failed, 10, false, LivenessAction.Start, false, "get")]
+    [InlineData(OrchestrationRuntimeStatus.Running, 300, LivenessAction.Terminate, "get|terminate")]
+    // ended: a new execution under the same id
+    [InlineData(OrchestrationRuntimeStatus.Terminated, 300, LivenessAction.Start, "get|schedule")]
+    [InlineData(OrchestrationRuntimeStatus.Failed, 10, LivenessAction.Start, "get|schedule")]
     // created and never begun for a whole period (start message lost): ended and purged first, then started
-    [InlineData(OrchestrationRuntimeStatus.Pending, 300, true, LivenessAction.Start, true, "get|terminate|purge|schedule")]
-    [InlineData(OrchestrationRuntimeStatus.Pending, 30, true, LivenessAction.Leave, false, "get")]
-    [InlineData(OrchestrationRuntimeStatus.Suspended, 3_000, true, LivenessAction.Leave, false, "get")]
-    public async Task Revive_AppliesTheLivenessRule(OrchestrationRuntimeStatus status, int quietSeconds, bool mayStart, LivenessAction action, bool done, string calls)
+    [InlineData(OrchestrationRuntimeStatus.Pending, 300, LivenessAction.Start, "get|terminate|purge|schedule")]
+    [InlineData(OrchestrationRuntimeStatus.Pending, 30, LivenessAction.Leave, "get")]
+    [InlineData(OrchestrationRuntimeStatus.Suspended, 3_000, LivenessAction.Leave, "get")]
+    public async Task EnsureDispatcher_AppliesTheLivenessRule(OrchestrationRuntimeStatus status, int quietSeconds, LivenessAction action, string calls)
     {
-        var client = new FakeClient { Found = Metadata(status, DateTime.UtcNow.AddSeconds(-quietSeconds)) };
+        var client = new FakeClient { Found = Metadata(status, Now.AddSeconds(-quietSeconds)) };
 
-        var revival = await new DurableClientStarter(client.Object).ReviveAsync(Batch, Stalled, mayStart, CancellationToken.None);
+        var found = await DurableClientStarter.EnsureDispatcherAsync(client.Object, new DispatcherSettings { StalledAfterSeconds = (int)Stalled.TotalSeconds }, Now);
 
-        Assert.Equal(new Revival(action, status.ToString(), done), revival);
+        Assert.Equal((action, (string?)status.ToString()), found);
         Assert.Equal(calls.Split('|'), client.Calls.Select(c => c.Split(' ')[0]));
-    }
-
-    [Fact]
-    public async Task Revive_AbsentInstance_IsStartedWithTheBatchAsInput()
-    {
-        var client = new FakeClient();
-        var revival = await new DurableClientStarter(client.Object).ReviveAsync(Batch, Stalled, mayStart: true, CancellationToken.None);
-        Assert.Equal(new Revival(LivenessAction.Start, null, Done: true), revival);
-        Assert.Equal(["get b-bank-a-1", "schedule ReconcileBatchOrchestrator b-bank-a-1"], client.Calls);
-        Assert.Same(Batch, client.Inputs.Single());
     }
 
     [Fact]
@@ -86,7 +76,7 @@ public sealed class DurableClientStarterTests
     }
 
     private static OrchestrationMetadata Metadata(OrchestrationRuntimeStatus status, DateTime lastUpdatedUtc)
-        => new("ReconcileBatchOrchestrator", "id") { RuntimeStatus = status, LastUpdatedAt = new DateTimeOffset(lastUpdatedUtc, TimeSpan.Zero) };
+        => new("DispatcherOrchestrator", "id") { RuntimeStatus = status, LastUpdatedAt = new DateTimeOffset(lastUpdatedUtc, TimeSpan.Zero) };
 
     /// <summary>A Durable client that answers one instance state and records what was asked of it.</summary>
     private sealed class FakeClient

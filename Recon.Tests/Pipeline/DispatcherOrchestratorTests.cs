@@ -6,18 +6,119 @@ public sealed class DispatcherOrchestratorTests
 {
     private static readonly DateTime Start = new(2025, 3, 14, 9, 0, 0, DateTimeKind.Utc);
 
-    [Fact]
-    public async Task RunAsync_QueuesEmpty_PollsAfterAWholeSecondAndContinuesAsNew()
+    private static readonly BatchWork High = new("b-high", "run-1", new Core.Ingestion.PageRequest("stripe", "acct_1", new(2025, 3, 13), new(2025, 3, 13), null, 100), 0, 5_000_000, "USD");
+    private static readonly BatchWork Low = new("b-low", "run-1", new Core.Ingestion.PageRequest("bank_a", "acct-1", new(2025, 3, 13), new(2025, 3, 13), null, 100), 6, 50_00, "EUR");
+
+    /// <summary>A round that fails: ends the run under test (back-off, then continue as new).</summary>
+    private static DispatchResult Fail() => throw FakeOrchestrationContext.Failure(nameof(DispatchBatchesActivity), new TimeoutException("stop here"));
+
+    /// <summary>The batches a test's dispatcher has running: each ends when the test says (as on a real host, a batch is
+    /// still running when the round that started it looks).</summary>
+    private sealed class RunningBatches
     {
-        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(0, 0, 0, 0, 0, 0, 0));
-        var state = new DispatcherState(8, new DispatcherSettings());
+        private readonly Queue<(RunBatch Batch, TaskCompletionSource<BatchOutcome> End)> _running = new();
 
-        await new DispatcherOrchestrator().RunAsync(ctx.Object, state);
+        public int Pending => _running.Count;
 
-        Assert.Equal([TimeSpan.FromSeconds(1)], ctx.Timers);
+        public Task<BatchOutcome> Add(object? input)
+        {
+            var end = new TaskCompletionSource<BatchOutcome>();
+            _running.Enqueue(((RunBatch)input!, end));
+            return end.Task;
+        }
+
+        /// <summary>Ends the oldest running batch; the dispatcher goes on synchronously up to its next wait.</summary>
+        public void EndOldest()
+        {
+            var (batch, end) = _running.Dequeue();
+            end.SetResult(new BatchOutcome(batch.Work.BatchId, BatchStatuses.Done, false, false, null, null));
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_RoundHandsOutBatches_RunsEachAsOneActivity_AndTheFirstToEndStartsTheNextRound()
+    {
+        var round = 0;
+        var batches = new RunningBatches();
+        var ctx = new FakeOrchestrationContext(Start)
+            .On(nameof(DispatchBatchesActivity), _ => round++ == 0
+                ? new DispatchResult(2, 0, 0, 1, 1, 40, 900, ToRun: [new RunBatch(High, true), new RunBatch(Low, false)])
+                : Fail())
+            .On(nameof(RunBatchActivity), input => batches.Add(input));
+
+        var run = new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+        // both batches are out and running; the round waits for the first to end, with no poll timer
+        Assert.Equal(2, batches.Pending);
+        Assert.Empty(ctx.Timers);
+        batches.EndOldest();
+        await run;
+
+        Assert.Equal([nameof(DispatchBatchesActivity), nameof(RunBatchActivity), nameof(RunBatchActivity), nameof(DispatchBatchesActivity)], ctx.CallNames);
+        Assert.Equal([new RunBatch(High, true), new RunBatch(Low, false)], ctx.InputsOf<RunBatch>(nameof(RunBatchActivity)));
+        // woken by a batch's end, not by a poll: the only timer is the failed round's back-off
+        Assert.Equal([TimeSpan.FromSeconds(5)], ctx.Timers);
         var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
-        Assert.Equal(1, next.Rounds);
-        Assert.Equal(new DispatchRequest(8, 2, StrandedAfterSeconds: 120, StalledAfterSeconds: 120, MaxRevivals: 5), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).Single());
+        Assert.Equal((2L, 2L), (next.Rounds, next.Dispatched));
+    }
+
+    [Fact]
+    public async Task RunAsync_BatchesStillRunning_TheWorkSignalStartsTheNextRound()
+    {
+        var round = 0;
+        var stuck = new TaskCompletionSource<BatchOutcome>();
+        var ctx = new FakeOrchestrationContext(Start)
+            .On(nameof(DispatchBatchesActivity), _ => round++ == 0 ? new DispatchResult(1, 0, 0, 0, 1, 0, 5, ToRun: [new RunBatch(Low, true)]) : Fail())
+            .On(nameof(RunBatchActivity), _ => stuck.Task);
+
+        var run = new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+        Assert.False(run.IsCompleted);
+        Assert.Equal([DispatcherOrchestrator.WorkEvent], ctx.AwaitedEvents);
+        ctx.Event.SetResult("");
+        await run;
+
+        Assert.Equal(2, ctx.CallNames.Count(n => n == nameof(DispatchBatchesActivity)));
+        Assert.Equal([TimeSpan.FromSeconds(5)], ctx.Timers);
+    }
+
+    [Fact]
+    public async Task RunAsync_QueuesWaitingButNoneOfItsOwnRunning_PollsAfterAWholeSecond()
+    {
+        var round = 0;
+        // in flight elsewhere (from an earlier execution): nothing of this execution would wake it
+        var ctx = new FakeOrchestrationContext(Start)
+            .On(nameof(DispatchBatchesActivity), _ => round++ == 0 ? new DispatchResult(0, 0, 0, 8, 0, 0, 30, ToRun: []) : Fail());
+
+        await new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)], ctx.Timers);
+        Assert.Equal(new DispatchRequest(8, 2, StrandedAfterSeconds: 120, StalledAfterSeconds: 120, MaxRevivals: 5), ctx.InputsOf<DispatchRequest>(nameof(DispatchBatchesActivity)).First());
+    }
+
+    [Fact]
+    public async Task RunAsync_ManyBatches_ContinuesAsNewAfterTheExecutionsShare_WithoutSchedulingInThatEpisode()
+    {
+        var batches = new RunningBatches();
+        var ctx = new FakeOrchestrationContext(Start)
+            .On(nameof(DispatchBatchesActivity), _ => new DispatchResult(3, 0, 0, 0, 3, 0, 2_000, ToRun: [new RunBatch(Low, true), new RunBatch(Low, true), new RunBatch(Low, true)]))
+            .On(nameof(RunBatchActivity), input => batches.Add(input));
+
+        var run = new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
+        for (var ended = 0; !run.IsCompleted && ended < 1_000; ended++)
+        {
+            batches.EndOldest();
+        }
+        await run;
+
+        // 34 rounds of 3 reach MaxBatchesPerExecution (100); the last thing before continuing as new is a wait, so the
+        // last round's batches went out in an earlier episode (DTFx drops activity messages of a ContinueAsNew episode)
+        var rounds = (DispatcherOrchestrator.MaxBatchesPerExecution + 2) / 3;
+        Assert.Equal(rounds, ctx.CallNames.Count(n => n == nameof(DispatchBatchesActivity)));
+        Assert.Equal(rounds * 3, ctx.CallNames.Count(n => n == nameof(RunBatchActivity)));
+        Assert.Equal(nameof(RunBatchActivity), ctx.CallNames.Last());
+        var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
+        Assert.Equal((rounds, rounds * 3L, 32), (next.Rounds, next.Dispatched, next.MaxInFlight));
+        Assert.False(ctx.PreservedEvents);
+        Assert.Empty(ctx.Timers);
     }
 
     [Fact]
@@ -53,29 +154,6 @@ public sealed class DispatcherOrchestratorTests
 
         var next = Assert.IsType<DispatcherState>(ctx.ContinuedWith);
         Assert.Equal((0L, 1L), (next.WokenByWork, next.WokenByTimer));
-    }
-
-    [Fact]
-    public async Task RunAsync_QueuesEmptyButBatchesStillRunning_PollsAndDropsSignals()
-    {
-        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(0, 0, 0, 1, 0, 0, 0, Idle: false));
-
-        await new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
-
-        Assert.Equal([TimeSpan.FromSeconds(1)], ctx.Timers);
-        Assert.Empty(ctx.AwaitedEvents);
-        Assert.False(ctx.PreservedEvents);
-    }
-
-    [Fact]
-    public async Task RunAsync_DeepQueue_ScalesUpAndGoesStraightOn()
-    {
-        var ctx = new FakeOrchestrationContext(Start).On(nameof(DispatchBatchesActivity), _ => new DispatchResult(4, 0, 0, 1, 3, 600, 900));
-
-        await new DispatcherOrchestrator().RunAsync(ctx.Object, new DispatcherState(8, new DispatcherSettings()));
-
-        Assert.Empty(ctx.Timers);
-        Assert.Equal(16, Assert.IsType<DispatcherState>(ctx.ContinuedWith).MaxInFlight);
     }
 
     [Fact]

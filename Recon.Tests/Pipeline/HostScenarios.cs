@@ -23,27 +23,20 @@ public static class HostScenarios
         [nameof(Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone)] = Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone,
         [nameof(Ingest_PayoutEvent_RequestArrivesWithItsEvent)] = Ingest_PayoutEvent_RequestArrivesWithItsEvent,
         [nameof(Ingest_InvalidRequest_ReturnsErrorsWithoutActivities)] = Ingest_InvalidRequest_ReturnsErrorsWithoutActivities,
-        [nameof(Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone)] = Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone,
-        [nameof(Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes)] = Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes,
-        [nameof(Batch_FetchFailsOnce_RetriedAfterBackoff)] = Batch_FetchFailsOnce_RetriedAfterBackoff,
-        [nameof(Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails)] = Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails,
-        [nameof(Batch_DuplicateOfFinished_PostsNothing)] = Batch_DuplicateOfFinished_PostsNothing,
-        [nameof(Batch_ChainChanged_EnqueuesTheRestartedChain)] = Batch_ChainChanged_EnqueuesTheRestartedChain,
-        [nameof(Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew)] = Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew,
+        [nameof(Dispatcher_FansOutScalesFailsAndPolls_CarriesItsStateAcrossContinueAsNew)] = Dispatcher_FansOutScalesFailsAndPolls_CarriesItsStateAcrossContinueAsNew,
     };
 
     public static IEnumerable<string> Names => Table.Keys;
 
     public static Task RunAsync(string scenario, IHostUnderTest host) => Table[scenario](host);
 
-    /// <summary>Registers the three Core orchestrators and the scripted activities with a host's registry.</summary>
+    /// <summary>Registers the two Core orchestrators and the scripted activities with a host's registry.</summary>
     public static void Register(Action<Type> addOrchestrator, Action<Type> addActivity)
     {
         ArgumentNullException.ThrowIfNull(addOrchestrator);
         ArgumentNullException.ThrowIfNull(addActivity);
         addOrchestrator(typeof(IngestOrchestrator));
         addOrchestrator(typeof(DispatcherOrchestrator));
-        addOrchestrator(typeof(ReconcileBatchOrchestrator));
         foreach (var activity in typeof(Scripted).GetNestedTypes().Where(t => typeof(ITaskActivity).IsAssignableFrom(t) && !t.IsAbstract))
         {
             addActivity(activity);
@@ -120,9 +113,9 @@ public static class HostScenarios
         return new IngestPlan(runId, batches, []);
     }
 
-    // ---- one batch ----------------------------------------------------------------------------------------------------
+    // ---- the batches the dispatcher hands out ----------------------------------------------------------------------
 
-    /// <summary>A Stripe first page, as in ReconcileBatchOrchestratorTests.</summary>
+    /// <summary>A Stripe first page.</summary>
     private static readonly BatchWork StripeWork = new(
         BatchIds.For("run-1", new PageRequest("stripe", "acct_1", new(2025, 3, 13), new(2025, 3, 13), null, 100)),
         "run-1", new PageRequest("stripe", "acct_1", new(2025, 3, 13), new(2025, 3, 13), null, 100), 3, 12_000, "USD");
@@ -133,183 +126,38 @@ public static class HostScenarios
         "run-p", new PageRequest("plaid", "item_1", new(2025, 2, 1), new(2025, 2, 28), "cur_5", 100), 0, 3_000_000_000_00L, "EUR",
         Sequence: 2, ChainCursor: "cur_0", Generation: 1);
 
-    private static readonly PostSummary Posted = new(2, 1, 1, 0, 0, 0, 1);
-
-    /// <summary>Every activity answers as on a good day; a scenario overrides the ones it is about.</summary>
-    private static ScenarioRun HappyBatch(IHostUnderTest host, string name, FetchedPage page) => host.Book.Open(host.NewInstanceId(name))
-        .On<BeginBatch, BeginBatchResult>(nameof(BeginBatchActivity), (_, _) => new BeginBatchResult(false, BatchStatuses.Running))
-        .On<TokenRequest, TokenGrant>(nameof(AcquireTokensActivity), (_, _) => new TokenGrant(true, 0))
-        .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, _) => page)
-        .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count)
-        .On<MatchAndPostInput, PostSummary>(nameof(MatchAndPostActivity), (_, _) => Posted)
-        .On<BatchStatusUpdate, bool>(nameof(RecordBatchStatusActivity), (_, _) => true);
-
-    private static async Task Batch_PageWithMore_EnqueuesFollowUpThenPostsAndRecordsDone(IHostUnderTest host)
-    {
-        var run = HappyBatch(host, "batch-more", new FetchedPage(false, 0, ["tx_1", "tx_2"], ["tx_0"], "cur_6", true));
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, PlaidWork);
-
-        ended.AssertCompleted();
-        var followUp = BatchIds.FollowUp(PlaidWork, "cur_6");
-        Assert.Equal((3, "cur_0", 1, "cur_6"), (followUp.Sequence, followUp.ChainCursor, followUp.Generation, followUp.Page.Cursor));
-        Assert.Equivalent(new BatchOutcome(PlaidWork.BatchId, BatchStatuses.Done, false, false, followUp.BatchId, Posted),
-            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
-        Assert.Equal(
-            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(EnqueueBatchesActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
-            run.Names);
-        var started = AssertBegan(run, PlaidWork);
-        Assert.Equal(new TokenRequest("plaid", "transactions_sync", "item_1", 1), run.Inputs<TokenRequest>(nameof(AcquireTokensActivity)).Single());
-        Assert.Equal(new FetchPage(PlaidWork.BatchId, PlaidWork.Page), run.Inputs<FetchPage>(nameof(FetchProviderPageActivity)).Single());
-        Assert.Equal([followUp], run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
-        var posted = run.Inputs<MatchAndPostInput>(nameof(MatchAndPostActivity)).Single();
-        Assert.Equal((PlaidWork.BatchId, PlaidWork.Page), (posted.BatchId, posted.Page));
-        Assert.Equal(["tx_1", "tx_2"], posted.TransactionIds);
-        AssertRecorded(run, started, new BatchStatusUpdate(PlaidWork.BatchId, BatchStatuses.Done, default, null, 0, 0, Posted, 0, started, false));
-    }
-
-    private static async Task Batch_TokenRefusedThenProvider429_WaitsOnTimersAndFinishes(IHostUnderTest host)
-    {
-        // the bucket refuses once (wait 1.5 s, served as a 2 s timer), then the provider answers 429 with Retry-After
-        // 2.5 s (a 3 s timer); the test host's timers may fire early, so only the order and the counts are asserted
-        var run = HappyBatch(host, "batch-429", new FetchedPage(false, 0, ["txn_9"], [], null, false))
-            .On<TokenRequest, TokenGrant>(nameof(AcquireTokensActivity), (_, call) => call == 0 ? new TokenGrant(false, 1_500) : new TokenGrant(true, 0))
-            .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, call) => call == 0
-                ? FetchedPage.ThrottledFor(TimeSpan.FromMilliseconds(2_500))
-                : new FetchedPage(false, 0, ["txn_9"], [], null, false));
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
-
-        ended.AssertCompleted();
-        Assert.Equivalent(new BatchOutcome(StripeWork.BatchId, BatchStatuses.Done, false, false, null, Posted),
-            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
-        Assert.Equal(
-            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity),
-                nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
-            run.Names);
-        Assert.All(run.Inputs<TokenRequest>(nameof(AcquireTokensActivity)), t => Assert.Equal(new TokenRequest("stripe", "balance_transactions", "acct_1", 1), t));
-        Assert.All(run.Inputs<FetchPage>(nameof(FetchProviderPageActivity)), f => Assert.Equal(new FetchPage(StripeWork.BatchId, StripeWork.Page), f));
-        Assert.Equal(["txn_9"], run.Inputs<MatchAndPostInput>(nameof(MatchAndPostActivity)).Single().TransactionIds);
-        var started = AssertBegan(run, StripeWork);
-        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Done, default, null, TokenWaits: 1, Throttled: 1, Posted, 3, started, false));
-    }
-
-    private static async Task Batch_FetchFailsOnce_RetriedAfterBackoff(IHostUnderTest host)
-    {
-        var run = HappyBatch(host, "batch-retry", new FetchedPage(false, 0, ["txn_1"], [], null, false))
-            .On<FetchPage, FetchedPage>(nameof(FetchProviderPageActivity), (_, call) => call == 0
-                ? throw new TimeoutException("stripe did not answer within 10 s")
-                : new FetchedPage(false, 0, ["txn_1"], [], null, false));
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
-
-        ended.AssertCompleted();
-        Assert.Equal(BatchStatuses.Done, host.Converter.Deserialize<BatchOutcome>(ended.Output)!.Status);
-        Assert.Equal(
-            [nameof(BeginBatchActivity), nameof(AcquireTokensActivity), nameof(FetchProviderPageActivity), nameof(FetchProviderPageActivity), nameof(MatchAndPostActivity), nameof(RecordBatchStatusActivity)],
-            run.Names);
-        var started = AssertBegan(run, StripeWork);
-        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Done, default, null, 0, 0, Posted, 3, started, false));
-    }
-
-    private static async Task Batch_PostKeepsFailing_RecordsFailedAndTheOrchestrationFails(IHostUnderTest host)
-    {
-        var run = HappyBatch(host, "batch-fail", new FetchedPage(false, 0, ["txn_1"], [], null, false))
-            .On<MatchAndPostInput, PostSummary>(nameof(MatchAndPostActivity), (_, _) => throw new InvalidOperationException("database down"));
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
-
-        Assert.Equal("Failed", ended.Status);
-        Assert.Equal(typeof(TaskFailedException).FullName, ended.ErrorType);
-        // task #8: Begin 0, the window timer 1, Acquire 2, Fetch 3, then post, back-off, post, back-off, post; both hosts
-        // must number the history the same way, or a replay on the other would not match it
-        Assert.Equal("Task 'MatchAndPostActivity' (#8) failed with an unhandled exception: database down", ended.ErrorMessage);
-        Assert.Equal(PipelineLimits.MaxPostAttempts, run.Names.Count(n => n == nameof(MatchAndPostActivity)));
-        Assert.Equal(nameof(RecordBatchStatusActivity), run.Names.Last());
-        var started = AssertBegan(run, StripeWork);
-        // the activity's exception type and message reach the orchestrator's TaskFailedException unchanged
-        AssertRecorded(run, started, new BatchStatusUpdate(StripeWork.BatchId, BatchStatuses.Failed, default,
-            "MatchAndPostActivity: System.InvalidOperationException: database down", 0, 0, null, 3, started, false));
-    }
-
-    private static async Task Batch_DuplicateOfFinished_PostsNothing(IHostUnderTest host)
-    {
-        var run = HappyBatch(host, "batch-dup", new FetchedPage(false, 0, [], [], null, false))
-            .On<BeginBatch, BeginBatchResult>(nameof(BeginBatchActivity), (_, _) => new BeginBatchResult(true, BatchStatuses.Done));
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, StripeWork);
-
-        ended.AssertCompleted();
-        Assert.Equivalent(new BatchOutcome(StripeWork.BatchId, BatchStatuses.Done, false, true, null, null),
-            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
-        Assert.Equal([nameof(BeginBatchActivity)], run.Names);
-    }
-
-    private static async Task Batch_ChainChanged_EnqueuesTheRestartedChain(IHostUnderTest host)
-    {
-        var run = HappyBatch(host, "batch-chain", FetchedPage.ChangedDuringPagination());
-
-        var ended = await host.RunAsync(nameof(ReconcileBatchOrchestrator), run.InstanceId, PlaidWork);
-
-        ended.AssertCompleted();
-        var restart = BatchIds.RestartChain(PlaidWork);
-        Assert.Equal((0, "cur_0", (string?)null, 2), (restart.Sequence, restart.Page.Cursor, restart.ChainCursor, restart.Generation));
-        Assert.Equivalent(new BatchOutcome(PlaidWork.BatchId, BatchStatuses.Done, false, false, restart.BatchId, null),
-            host.Converter.Deserialize<BatchOutcome>(ended.Output), strict: true);
-        Assert.Equal([restart], run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
-        Assert.DoesNotContain(nameof(MatchAndPostActivity), run.Names);
-        var started = AssertBegan(run, PlaidWork);
-        AssertRecorded(run, started, new BatchStatusUpdate(PlaidWork.BatchId, BatchStatuses.Done, default,
-            $"data changed during pagination: chain restarted from its first cursor as {restart.BatchId}", 0, 0, null, 0, started, false));
-    }
-
-    /// <summary>The batch began with its id at a UTC orchestration time; returns that time.</summary>
-    private static DateTime AssertBegan(ScenarioRun run, BatchWork work)
-    {
-        var begin = run.Inputs<BeginBatch>(nameof(BeginBatchActivity)).Single();
-        Assert.Equal(work.BatchId, begin.BatchId);
-        Assert.Equal(DateTimeKind.Utc, begin.StartedAtUtc.Kind);
-        return begin.StartedAtUtc;
-    }
-
-    /// <summary>The last status recorded equals <paramref name="expected"/> (its time aside: orchestration time, UTC,
-    /// not before the start).</summary>
-    private static void AssertRecorded(ScenarioRun run, DateTime started, BatchStatusUpdate expected)
-    {
-        var updates = run.Inputs<BatchStatusUpdate>(nameof(RecordBatchStatusActivity)).ToList();
-        var last = Assert.Single(updates);
-        Assert.Equal(DateTimeKind.Utc, last.AtUtc.Kind);
-        Assert.Equal(DateTimeKind.Utc, last.StartedAtUtc!.Value.Kind);
-        Assert.True(last.AtUtc >= started, $"recorded at {last.AtUtc:O}, before the start {started:O}");
-        Assert.Equal(expected, last with { AtUtc = default });
-    }
-
     // ---- the dispatcher ---------------------------------------------------------------------------------------------------
 
-    private static async Task Dispatcher_ScalesFailsAndIdles_CarriesItsStateAcrossContinueAsNew(IHostUnderTest host)
+    private static async Task Dispatcher_FansOutScalesFailsAndPolls_CarriesItsStateAcrossContinueAsNew(IHostUnderTest host)
     {
-        // The dispatcher never ends by itself: every round continues as new. Three scripted rounds, then the fourth round's
-        // activity is held until the test has read the state the dispatcher carried into it; then the test terminates it.
+        // The dispatcher never ends by itself. Round 1 hands out two batches (each run as one RunBatchActivity, not awaited
+        // together: the first to end wakes round 2); round 2 fails, so it backs off and continues as new; round 3 finds
+        // nothing queued and, with none of its own batches running, polls after a second; round 4's activity is held until
+        // the test has read the state the dispatcher carried into its new execution; then the test terminates it.
         var settings = new DispatcherSettings { IdlePollSeconds = 1, FailedRoundBackoffSeconds = 1, StrandedAfterSeconds = 90, StalledAfterSeconds = 150, MaxRevivals = 3 };
         var fourthRound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        IReadOnlyList<RunBatch> handedOut = [new RunBatch(PlaidWork, TokenGranted: true), new RunBatch(StripeWork, TokenGranted: false)];
         var run = host.Book.Open(host.NewInstanceId("dispatcher"))
             .OnAsync<DispatchRequest, DispatchResult>(nameof(DispatchBatchesActivity), async (_, call) => call switch
             {
-                // deep queues (1,500 > ScaleUpQueued): doubles the cap and goes straight on
-                0 => new DispatchResult(4, 1, 0, 1, 3, 600, 900, Requeued: 2),
+                // deep queues (1,500 > ScaleUpQueued): doubles the cap
+                0 => new DispatchResult(2, 1, 0, 1, 1, 600, 900, Requeued: 2, ToRun: handedOut),
                 1 => throw new InvalidOperationException("queue receive timed out"),
                 // empty queues: halves the cap, polls after IdlePollSeconds
-                2 => new DispatchResult(0, 0, 0, 0, 0, 0, 0),
+                2 => new DispatchResult(0, 0, 0, 0, 0, 0, 0, ToRun: []),
                 _ => await Held(fourthRound.Task),
-            });
+            })
+            .On<RunBatch, BatchOutcome>(nameof(RunBatchActivity), (input, _) => new BatchOutcome(input.Work.BatchId, BatchStatuses.Done, false, false, null, null));
         var started = new DispatcherState(8, settings);
         try
         {
             await host.StartAsync(nameof(DispatcherOrchestrator), run.InstanceId, started);
             await run.WaitForCallsAsync(nameof(DispatchBatchesActivity), 4, RunLimit);
 
+            // both batches arrived whole (every optional field, the token flag), each in its own activity
+            Assert.Equal(handedOut, run.Inputs<RunBatch>(nameof(RunBatchActivity)).OrderBy(r => r.Work.Priority));
             var carried = host.Converter.Deserialize<DispatcherState>(await host.CurrentInputAsync(run.InstanceId));
-            Assert.Equal(new DispatcherState(8, settings, Rounds: 3, FailedRounds: 1, LastError: "queue receive timed out"), carried);
+            Assert.Equal(new DispatcherState(16, settings, Rounds: 2, FailedRounds: 1, LastError: "queue receive timed out", Dispatched: 2), carried);
             Assert.Equal(
                 [new DispatchRequest(8, 2, 90, 150, 3), new DispatchRequest(16, 2, 90, 150, 3), new DispatchRequest(16, 2, 90, 150, 3), new DispatchRequest(8, 2, 90, 150, 3)],
                 run.Inputs<DispatchRequest>(nameof(DispatchBatchesActivity)).Take(4));
@@ -324,7 +172,7 @@ public static class HostScenarios
         static async Task<DispatchResult> Held(Task gate)
         {
             await gate;
-            return new DispatchResult(0, 0, 0, 0, 0, 0, 0);
+            return new DispatchResult(0, 0, 0, 0, 0, 0, 0, ToRun: []);
         }
     }
 }
@@ -464,15 +312,7 @@ public static class Scripted
 
     public sealed class DispatchBatchesActivity(ScenarioBook book) : Activity<DispatchRequest, DispatchResult>(book);
 
-    public sealed class BeginBatchActivity(ScenarioBook book) : Activity<BeginBatch, BeginBatchResult>(book);
-
-    public sealed class AcquireTokensActivity(ScenarioBook book) : Activity<TokenRequest, TokenGrant>(book);
-
-    public sealed class FetchProviderPageActivity(ScenarioBook book) : Activity<FetchPage, FetchedPage>(book);
-
-    public sealed class MatchAndPostActivity(ScenarioBook book) : Activity<MatchAndPostInput, PostSummary>(book);
-
-    public sealed class RecordBatchStatusActivity(ScenarioBook book) : Activity<BatchStatusUpdate, bool>(book);
+    public sealed class RunBatchActivity(ScenarioBook book) : Activity<RunBatch, BatchOutcome>(book);
 
     /// <summary>Each stand-in with the Core activity of the same name (null when Core has none).</summary>
     public static IEnumerable<(Type Scripted, Type? Core)> Pairs()

@@ -7,15 +7,17 @@ using Recon.Core.Ingestion;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
+using Recon.Core.RateLimiting;
+using Recon.Core.RateLimiting.Redis;
 using Recon.Tests.Infrastructure;
 
 namespace Recon.Tests.Pipeline;
 
 /// <summary>
 /// A batch row queued whose message was lost (a crash between the insert and the send): against real PostgreSQL (through
-/// PgBouncer) and Azurite, the dispatch round queues it again once both queues are empty, and the next round starts it.
-/// A batch that then stays running is looked at once per period and restarted, ended or failed as its orchestration's
-/// state calls for.
+/// PgBouncer), Azurite and Redis, the dispatch round queues it again once both queues are empty, and the next round hands
+/// it to a runner with its token. A batch that then makes no progress (its runner died with a worker) is queued again
+/// once per period, and failed with the reason after the allowed requeues.
 /// </summary>
 public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
 {
@@ -23,42 +25,8 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
 
     public StrandedBatchTests(TestDatabase db) => _db = db;
 
-    /// <summary>Records the batches it was asked to start; the orchestration host itself is not what is under test.</summary>
-    private sealed class RecordingStarter : IBatchStarter
-    {
-        public List<string> Started { get; } = [];
-
-        public Task<bool> TryStartAsync(BatchWork batch, CancellationToken cancellationToken)
-        {
-            var first = !Started.Contains(batch.BatchId);
-            Started.Add(batch.BatchId);
-            return Task.FromResult(first);
-        }
-
-        /// <summary>What each look at a long-running batch was asked (batch, whether a start was allowed).</summary>
-        public List<(string BatchId, bool MayStart)> Looked { get; } = [];
-
-        /// <summary>What the next looks find and do, in order; when empty, the orchestration is alive (left alone).</summary>
-        public Queue<Revival> Answers { get; } = new();
-
-        public Task<Revival> ReviveAsync(BatchWork batch, TimeSpan stalledAfter, bool mayStart, CancellationToken cancellationToken)
-        {
-            Looked.Add((batch.BatchId, mayStart));
-            var answer = Answers.Count > 0 ? Answers.Dequeue() : new Revival(LivenessAction.Leave, "Running", Done: false);
-            return Task.FromResult(answer with { Done = answer.Done && (mayStart || answer.Action != LivenessAction.Start) });
-        }
-
-        public int Signals { get; private set; }
-
-        public Task NotifyDispatcherAsync(CancellationToken cancellationToken)
-        {
-            Signals++;
-            return Task.CompletedTask;
-        }
-    }
-
     [Fact]
-    public async Task DispatchRound_QueuedRowWithoutMessage_IsQueuedAgainThenStarted_FreshRowIsLeftAlone()
+    public async Task DispatchRound_QueuedRowWithoutMessage_IsQueuedAgainThenRun_StalledIsQueuedAgain_ThenFailed()
     {
         var options = _db.Options();
         await using var dataSource = ReconDataSource.Create(options);
@@ -69,6 +37,8 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         var client = new PriorityQueueClient(service, new PriorityQueueOptions { HighQueue = $"s{id}-high", LowQueue = $"s{id}-low" });
         await client.CreateQueuesAsync();
         var queue = new PriorityBatchQueue(client, new PipelineOptions { DispatchLeaseTimeout = TimeSpan.FromSeconds(30) });
+        await using var redis = await RedisConnectionFactory.ConnectAsync(TestStack.Redis);
+        var limiter = new RedisProviderRateLimiter(redis, new RateLimitOptions { KeyPrefix = $"recon:test:{id}" });
 
         BatchWork Batch(string batchId, int priority)
             => new(batchId, "run-" + id, new PageRequest("bank_a", "acct-1", new(2025, 3, 3), new(2025, 3, 3), null, 50), priority, 125_00, "USD");
@@ -78,8 +48,7 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         await store.InsertQueuedAsync([stranded, fresh]);
         await AgeAsync(dataSource, stranded.BatchId, "queued_at");
 
-        var starter = new RecordingStarter();
-        var activity = new DispatchBatchesActivity(store, queue, starter, NullLogger<DispatchBatchesActivity>.Instance);
+        var activity = new DispatchBatchesActivity(store, queue, limiter, NullLogger<DispatchBatchesActivity>.Instance);
         var context = new Mock<TaskActivityContext>().Object;
         var request = new DispatchRequest(MaxInFlight: 8, ReservedForHigh: 2, StrandedAfterSeconds: 120, StalledAfterSeconds: 120);
 
@@ -91,7 +60,8 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         var second = await activity.RunAsync(context, request);
         Assert.Equal(1, second.Started);
         Assert.Equal(0, second.Requeued);
-        Assert.Equal([stranded.BatchId], starter.Started);
+        // handed to a runner with its token already taken from the bucket (one coalesced ask per round)
+        Assert.Equal([new RunBatch(stranded, TokenGranted: true)], second.ToRun);
         Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
         // the young row is not stranded yet: its message may still be on the way
         Assert.Equal(BatchStatuses.Queued, await store.GetStatusAsync(fresh.BatchId));
@@ -100,54 +70,44 @@ public sealed class StrandedBatchTests : IClassFixture<TestDatabase>
         // queues empty again and nothing stranded beyond the young row: a third round queues nothing
         var third = await activity.RunAsync(context, request);
         Assert.Equal(0, third.Requeued);
+        Assert.Empty(third.ToRun!);
         Assert.Equal((0L, 0L), await client.ApproximateDepthAsync());
-        Assert.Empty(starter.Looked);
 
-        // dispatched long ago and never begun (its start message was lost): looked at once, started again, and not looked at
-        // again until a period has passed
+        // dispatched long ago and never begun (its runner died with a worker): queued again, run again by the next round,
+        // and not looked at again until a period has passed
         await AgeAsync(dataSource, stranded.BatchId, "dispatched_at");
-        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Pending", Done: true));
         Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal([(stranded.BatchId, true)], starter.Looked);
         Assert.Equal(2, await RequeuesAsync(dataSource, stranded.BatchId));
+        var rerun = await activity.RunAsync(context, request);
+        Assert.Equal([stranded.BatchId], rerun.ToRun!.Select(r => r.Work.BatchId));
+        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
 
-        // began, then went quiet: its orchestration is ended, looked at again on the very next round, and started again
+        // began, then went quiet: queued again once its last sign of life is a period old
         await store.BeginAsync(stranded.BatchId, DateTime.UtcNow);
         Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Single(starter.Looked);
-        await AgeAsync(dataSource, stranded.BatchId, "dispatched_at", "started_at", "watched_at");
-        starter.Answers.Enqueue(new Revival(LivenessAction.Terminate, "Running", Done: true));
-        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Terminated", Done: true));
+        await AgeAsync(dataSource, stranded.BatchId, "dispatched_at", "started_at");
         Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(1, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(3, starter.Looked.Count);
-        Assert.Equal(4, await RequeuesAsync(dataSource, stranded.BatchId));
-        Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
+        Assert.Equal(3, await RequeuesAsync(dataSource, stranded.BatchId));
+        Assert.Single((await activity.RunAsync(context, request)).ToRun!);
 
-        // alive and slow (waiting on tokens): looked at once per period and left alone
-        await AgeAsync(dataSource, stranded.BatchId, "watched_at");
-        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(0, (await activity.RunAsync(context, request)).Requeued);
-        Assert.Equal(4, starter.Looked.Count);
-        Assert.Equal(BatchStatuses.Running, await store.GetStatusAsync(stranded.BatchId));
+        // a repeated message of a batch already running is dropped, not run twice
+        await queue.EnqueueAsync(stranded, CancellationToken.None);
+        var repeated = await activity.RunAsync(context, request);
+        Assert.Empty(repeated.ToRun!);
+        Assert.Equal(1, repeated.Duplicates);
 
-        // restarted as often as allowed and still without a live orchestration: no further start, marked failed with why,
-        // and what its executions counted stays
-        await AgeAsync(dataSource, stranded.BatchId, "watched_at");
+        // queued again as often as allowed and still making no progress: marked failed with why, and what its runs counted stays
+        await AgeAsync(dataSource, stranded.BatchId, "dispatched_at", "started_at");
         await using (var counted = dataSource.CreateCommand("update batches set token_waits = 3, throttled = 1 where batch_id = $1"))
         {
             counted.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
             await counted.ExecuteNonQueryAsync();
         }
-        starter.Answers.Enqueue(new Revival(LivenessAction.Start, "Terminated", Done: true));
-        Assert.Equal(0, (await activity.RunAsync(context, request with { MaxRevivals = 4 })).Requeued);
-        Assert.Equal((stranded.BatchId, false), starter.Looked[^1]);
+        Assert.Equal(0, (await activity.RunAsync(context, request with { MaxRevivals = 3 })).Requeued);
         Assert.Equal(BatchStatuses.Failed, await store.GetStatusAsync(stranded.BatchId));
         await using var error = dataSource.CreateCommand("select last_error from batches where batch_id = $1");
         error.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
-        Assert.Equal("no live orchestration (Terminated) after 4 restarts; not restarted again", (string)(await error.ExecuteScalarAsync())!);
+        Assert.Equal("no progress for 120 s after 3 requeues; not queued again", (string)(await error.ExecuteScalarAsync())!);
         await using var counters = dataSource.CreateCommand("select format('%s/%s', token_waits, throttled) from batches where batch_id = $1");
         counters.Parameters.Add(new NpgsqlParameter { Value = stranded.BatchId });
         Assert.Equal("3/1", (string)(await counters.ExecuteScalarAsync())!);

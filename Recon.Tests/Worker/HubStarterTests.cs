@@ -1,7 +1,7 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Recon.Core.Ingestion;
+using Recon.Core.Hosting;
 using Recon.Core.Pipeline;
 using Recon.Tests.Infrastructure;
 using Recon.Worker.Hosting;
@@ -11,48 +11,43 @@ using OrchestrationStatus = DurableTask.Core.OrchestrationStatus;
 namespace Recon.Tests.Worker;
 
 /// <summary>
-/// The worker's side of the dispatcher's watch, on DTFx over the real Azurite: a batch orchestration that stopped
-/// checkpointing is ended, and an ended one gets a new execution under the same id; a live one is left alone.
+/// The worker's side of the dispatcher's watch, on DTFx over the real Azurite: the one dispatcher is started when absent,
+/// left alone while it checkpoints, ended when it stopped checkpointing, and given a new execution under the same id
+/// once ended; a second start under an existing id is refused.
 /// </summary>
 public sealed class HubStarterTests
 {
     [Fact]
-    public async Task Revive_LeavesALiveInstance_EndsOneThatStoppedCheckpointing_ThenStartsANewExecution()
+    public async Task EnsureDispatcher_StartsIt_LeavesItLive_EndsItWhenItStopsCheckpointing_ThenStartsANewExecution()
     {
-        var registry = new DurableRegistry().AddOrchestrator<ReconcileBatchOrchestrator>();
+        var registry = new DurableRegistry().AddOrchestrator<DispatcherOrchestrator>();
         var options = new DurableHostOptions { TaskHubName = TestHubs.NewName(), StorageConnectionString = TestStack.Storage };
         await using var host = new DurableHost(options, registry, new ServiceCollection().BuildServiceProvider(), NullLoggerFactory.Instance);
         try
         {
             await host.StartAsync();
             var starter = new HubStarter(host);
-            var batch = new BatchWork("b-watch-1", "run-watch", new PageRequest("bank_a", "acct-1", new(2025, 3, 3), new(2025, 3, 3), null, 50), 3, 125_00, "USD");
-            var stalledAfter = TimeSpan.FromSeconds(2);
+            var id = Recon.Core.Pipeline.DispatcherOrchestrator.InstanceId;
+            var stalled = new DispatcherSettings { StalledAfterSeconds = 2 };
 
-            Assert.True(await starter.TryStartAsync(batch, CancellationToken.None));
-            Assert.False(await starter.TryStartAsync(batch, CancellationToken.None));
-            var first = await WaitForStatusAsync(host, batch.BatchId, OrchestrationStatus.Running, null);
+            Assert.Equal((LivenessAction.Start, (string?)null), await starter.EnsureDispatcherAsync(stalled, DateTime.UtcNow));
+            Assert.False(await starter.TryStartAsync(nameof(DispatcherOrchestrator), id, OrchestrationStarter.DispatcherInput(stalled), CancellationToken.None));
+            var first = await WaitForStatusAsync(host, id, OrchestrationStatus.Running, null);
 
             // the stand-in now waits for an event nobody sends: running on paper, no checkpoint after its first episode
-            var young = await starter.ReviveAsync(batch, TimeSpan.FromMinutes(5), mayStart: true, CancellationToken.None);
-            Assert.Equal(new Revival(LivenessAction.Leave, "Running", Done: false), young);
+            Assert.Equal((LivenessAction.Leave, (string?)"Running"), await starter.EnsureDispatcherAsync(new DispatcherSettings { StalledAfterSeconds = 300 }, DateTime.UtcNow));
 
-            await WaitUntilOlderThanAsync(host, batch.BatchId, stalledAfter);
-            var ended = await starter.ReviveAsync(batch, stalledAfter, mayStart: true, CancellationToken.None);
-            Assert.Equal(new Revival(LivenessAction.Terminate, "Running", Done: true), ended);
-            await WaitForStatusAsync(host, batch.BatchId, OrchestrationStatus.Terminated, null);
+            await WaitUntilOlderThanAsync(host, id, TimeSpan.FromSeconds(stalled.StalledAfterSeconds));
+            Assert.Equal((LivenessAction.Terminate, (string?)"Running"), await starter.EnsureDispatcherAsync(stalled, DateTime.UtcNow));
+            await WaitForStatusAsync(host, id, OrchestrationStatus.Terminated, null);
 
-            // an ended instance whose batch is unfinished: no start while starts are used up, then a new execution
-            var refused = await starter.ReviveAsync(batch, stalledAfter, mayStart: false, CancellationToken.None);
-            Assert.Equal(new Revival(LivenessAction.Start, "Terminated", Done: false), refused);
-            var restarted = await starter.ReviveAsync(batch, stalledAfter, mayStart: true, CancellationToken.None);
-            Assert.Equal(new Revival(LivenessAction.Start, "Terminated", Done: true), restarted);
-            var second = await WaitForStatusAsync(host, batch.BatchId, OrchestrationStatus.Running, first.OrchestrationInstance.ExecutionId);
+            Assert.Equal((LivenessAction.Start, (string?)"Terminated"), await starter.EnsureDispatcherAsync(stalled, DateTime.UtcNow));
+            var second = await WaitForStatusAsync(host, id, OrchestrationStatus.Running, first.OrchestrationInstance.ExecutionId);
             Assert.NotEqual(first.OrchestrationInstance.ExecutionId, second.OrchestrationInstance.ExecutionId);
 
             // the new execution is the one that runs: it finishes when told to
             await host.Client.RaiseEventAsync(second.OrchestrationInstance, "go", "done");
-            var done = await TestHubs.WaitForCompletionAsync(host.Client, batch.BatchId, TimeSpan.FromMinutes(2));
+            var done = await TestHubs.WaitForCompletionAsync(host.Client, id, TimeSpan.FromMinutes(2));
             Assert.Equal(OrchestrationStatus.Completed, done.OrchestrationStatus);
             Assert.Equal(second.OrchestrationInstance.ExecutionId, done.OrchestrationInstance.ExecutionId);
         }
@@ -91,11 +86,11 @@ public sealed class HubStarterTests
         }
     }
 
-    /// <summary>Stands in for the real ReconcileBatch (same name, so the starter's name resolves to it): it waits for an
-    /// event, which is how a batch whose messages were lost looks to the backend.</summary>
-    public sealed class ReconcileBatchOrchestrator : TaskOrchestrator<BatchWork, string>
+    /// <summary>Stands in for the real dispatcher (same name, so the starter's name resolves to it): it waits for an
+    /// event, which is how a dispatcher whose messages were lost looks to the backend.</summary>
+    public sealed class DispatcherOrchestrator : TaskOrchestrator<DispatcherState, string>
     {
-        public override Task<string> RunAsync(TaskOrchestrationContext context, BatchWork input)
+        public override Task<string> RunAsync(TaskOrchestrationContext context, DispatcherState input)
             => context.WaitForExternalEvent<string>("go");
     }
 }
