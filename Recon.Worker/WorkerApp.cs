@@ -226,10 +226,7 @@ public static class PipelineRegistry
 {
     public static DurableRegistry Create()
         => new DurableRegistry()
-            .AddOrchestrator<IngestOrchestrator>()
             .AddOrchestrator<DispatcherOrchestrator>()
-            .AddActivity<PlanIngestActivity>()
-            .AddActivity<EnqueueBatchesActivity>()
             .AddActivity<DispatchBatchesActivity>()
             .AddActivity<RunBatchActivity>();
 }

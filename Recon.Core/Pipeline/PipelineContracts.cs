@@ -1,22 +1,19 @@
 namespace Recon.Core.Pipeline;
 
-/// <summary>The ingest orchestration's answer.</summary>
+/// <summary>What the intake did with a run (the <c>output</c> of its status).</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="Batches">First-page batches planned.</param>
 /// <param name="Enqueued">How many of them were put on a queue now (fewer when a duplicate found them done).</param>
 /// <param name="Errors">Validation errors; the request was refused when not empty.</param>
 public sealed record IngestResult(string RunId, int Batches, int Enqueued, IReadOnlyList<string> Errors);
 
-/// <summary>What <see cref="PlanIngestActivity"/> produced.</summary>
-public sealed record IngestPlan(string RunId, IReadOnlyList<BatchWork> Batches, IReadOnlyList<string> Errors);
-
 /// <summary>Input of <see cref="DispatchBatchesActivity"/>.</summary>
 /// <param name="MaxInFlight">Batches allowed to run at once.</param>
 /// <param name="ReservedForHigh">Slots low batches may not take, so a high batch finds one within a poll.</param>
 /// <param name="StrandedAfterSeconds">Queue again batches queued this long with both queues empty; 0 turns it off.</param>
-/// <param name="StalledAfterSeconds">Look at batches running this long: restart or end those whose orchestration is gone
-/// or has not checkpointed for as long; 0 turns it off.</param>
-/// <param name="MaxRevivals">Restarts a batch gets before it is marked failed with the reason.</param>
+/// <param name="StalledAfterSeconds">Queue again batches that made no progress for this long (their runner died with a
+/// worker); 0 turns it off.</param>
+/// <param name="MaxRevivals">Requeues a stalled batch gets before it is marked failed with the reason.</param>
 public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0, int StalledAfterSeconds = 0, int MaxRevivals = 5);
 
 /// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again;

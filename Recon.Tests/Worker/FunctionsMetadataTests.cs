@@ -26,7 +26,7 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("httpTrigger", triggers["StartReconciliation"]);
         Assert.Equal("httpTrigger", triggers["GetReconciliation"]);
         Assert.Equal("queueTrigger", triggers["IngestFromQueue"]);
-        foreach (var orchestrator in new[] { "IngestOrchestrator", "DispatcherOrchestrator" })
+        foreach (var orchestrator in new[] { "DispatcherOrchestrator" })
         {
             Assert.Equal("orchestrationTrigger", triggers[orchestrator]);
         }
