@@ -150,7 +150,7 @@ public sealed record CostEstimate
 /// <remarks>
 /// Per period of <c>H</c> hours (168 for the week, 24 for the idle day):
 /// <code>
-/// fixed  = H x (postgres/h + redis/node-h x nodes) + (postgres GB + stored GB x capacity price) x H / 730
+/// fixed  = H x (postgres/h + redis/node-h x nodes) + (postgres GB x storage price + stored GB x capacity price) x H / 730
 ///        + always-ready instances x memory GB x 3,600 H x baseline/GB-s
 /// usage  = executions x price/million + instance-s x memory GB x price/GB-s
 ///        + sum over storage price classes (requests / 10,000 x class price)
