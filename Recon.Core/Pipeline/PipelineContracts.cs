@@ -77,19 +77,19 @@ public sealed record DispatcherSettings
     /// <summary>
     /// A batch still queued this long after it was queued, while both queues are empty, lost its message (a crash between
     /// writing the row and sending the message, or a message poisoned before it started); the dispatcher queues it again.
-    /// Duplicates are harmless: a batch starts once (its id is the instance id) and a finished batch posts nothing.
+    /// Duplicates are harmless: a round hands out only batches still queued, and a finished batch posts nothing.
     /// </summary>
     public int StrandedAfterSeconds { get; init; } = 120;
 
     /// <summary>
-    /// A batch running this long is looked at (at most once per this period): if its orchestration is absent, ended, or
-    /// has not checkpointed for this long, it is stuck (its messages were lost with a crashed worker, or are held back by
-    /// the storage backend's doubling back-off) and a new execution replaces it. A healthy batch checkpoints at least
-    /// every 30 s, so 120 s is four windows of silence.
+    /// A batch running this long with no sign of progress (dispatched or begun) is looked at (at most once per this
+    /// period) and queued again: its runner died with a worker, or its activity message is held back by the storage
+    /// backend's doubling back-off. A healthy batch ends within its 30 s window plus retries, so 120 s is four windows.
+    /// The dispatcher itself is watched with the same period.
     /// </summary>
     public int StalledAfterSeconds { get; init; } = 120;
 
-    /// <summary>Restarts a stuck batch gets; after that it is marked failed with the reason, for a person to look at.</summary>
+    /// <summary>Requeues a stalled batch gets; after that it is marked failed with the reason, for a person to look at.</summary>
     public int MaxRevivals { get; init; } = 5;
 }
 
