@@ -1404,17 +1404,18 @@ internal sealed class MatchSession
                 ledCount[e.Ledger]++;
             }
         }
-        for (var i = 0; i < _edgeCount; i++)
+        // A pair decided here is the only counted one of its transaction and of its entry, so no other pair reads or
+        // writes what deciding it writes: halves of the pairs are decided side by side (most results are built here).
+        if (_threads > 1 && _edgeCount >= 2 * _minPerThread)
         {
-            ref var e = ref _edges[i];
-            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree
-                && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
-            {
-                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
-                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
-                _ledState[e.Ledger] = LedgerUsed;
-                e.Score = -1; // decided; the levels below skip it
-            }
+            var mid = _edgeCount / 2;
+            var other = Task.Run(() => DecideUncontested(txCount, ledCount, mid, _edgeCount));
+            DecideUncontested(txCount, ledCount, 0, mid);
+            other.GetAwaiter().GetResult();
+        }
+        else
+        {
+            DecideUncontested(txCount, ledCount, 0, _edgeCount);
         }
         Array.Clear(txCount);
         Array.Clear(ledCount);
@@ -1524,6 +1525,24 @@ internal sealed class MatchSession
                     _results[t] = Result(t, ids, MatchOutcome.Ambiguous, MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 }
                 tied.Clear();
+            }
+        }
+    }
+
+    /// <summary>Decides the pairs in [<paramref name="from"/>, <paramref name="to"/>) that are the only counted pair of
+    /// both their transaction and their entry.</summary>
+    private void DecideUncontested(int[] txCount, int[] ledCount, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1 && _results[e.Tx] is null
+                && _ledState[e.Ledger] == LedgerFree)
+            {
+                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
+                _ledState[e.Ledger] = LedgerUsed;
+                e.Score = -1; // decided; the levels below skip it
             }
         }
     }
