@@ -19,7 +19,8 @@ public sealed class Matcher : IMatcher
     private readonly int _threads;
     private readonly int _minPerThread;
 
-    /// <summary>A matcher using two threads (the candidate search is split in two; verdicts are the same as on one).</summary>
+    /// <summary>A matcher using two threads (index build beside the repeat checks, the candidate search and the uncontested
+    /// decisions split in two; verdicts are the same as on one).</summary>
     /// <remarks>Two, not the machine's core count: matching stays free of the environment, and on one core the second
     /// half simply runs after the first.</remarks>
     public Matcher(MatchRules rules)
@@ -28,8 +29,9 @@ public sealed class Matcher : IMatcher
     }
 
     /// <param name="rules">The rules to apply.</param>
-    /// <param name="threads">1 to match on the calling thread only; 2 to collect candidates for half the transactions on a
-    /// second thread. The verdicts do not depend on it.</param>
+    /// <param name="threads">1 to match on the calling thread only; 2 to run the repeat checks beside the index build and
+    /// to collect candidates and decide uncontested pairs for half of them on a second thread. The verdicts do not depend
+    /// on it.</param>
     public Matcher(MatchRules rules, int threads)
         : this(rules, threads, MatchSession.DefaultMinTransactionsPerThread)
     {
