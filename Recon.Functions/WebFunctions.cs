@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Recon.Core.Hosting;
 using Recon.Core.Pipeline;
 using Recon.Core.Web;
 
@@ -18,7 +19,7 @@ public sealed class WebFunctions(RunsIntake runs)
         ArgumentNullException.ThrowIfNull(request);
         return WebPage.Find(file) is { } asset
             ? new WebAssetResult(asset)
-            : new NotFoundObjectResult(new { error = $"the web page has no file '{file}'" });
+            : new HostReplyResult(new HostReply(System.Net.HttpStatusCode.NotFound, new { error = $"the web page has no file '{file}'" }));
     }
 
     [Function("ListRuns")]
