@@ -43,6 +43,7 @@ public sealed class WebPageBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task Page_ImportRunConfirmAndMatch_ShowsEachStep_DatabaseAndAuditAgree()
     {
+        AssertBrowserInstalled();
         await using var stack = await PipelineStack.CreateAsync(Seed, Size);
         var settings = stack.Settings();
         settings["Recon:Review:Operator"] = Operator;
@@ -218,6 +219,7 @@ public sealed class WebPageBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task FormatMoney_InBrowser_UsesEachCurrencysMinorUnits_Exactly()
     {
+        AssertBrowserInstalled();
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
         var page = await browser.NewPageAsync();
@@ -282,6 +284,9 @@ public sealed class WebPageBrowserTests(ITestOutputHelper output)
         var truth = stack.Scenario.Truth.First(t => t.Provider == Providers.BankA && t.LedgerIds.Count == 1 && claims[t.LedgerIds[0]] == 1);
         return (stack.Scenario.Ledger.Single(e => e.Id == truth.LedgerIds[0]), truth.ProviderTxId);
     }
+
+    private static void AssertBrowserInstalled()
+        => Assert.True(File.Exists(Chromium), $"{Chromium} is missing: ./recon test installs Debian's chromium (apt-get install chromium)");
 
     private static async Task FilterReviewAsync(IPage page, string account, string day)
     {

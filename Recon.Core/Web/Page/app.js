@@ -65,7 +65,7 @@ async function api(method, path, body) {
     let detail = json && (json.error || (json.errors && json.errors.join("; ")));
     if (!detail) {
       detail = response.status === 401 || response.status === 403 ? "the key is missing or wrong (enter it at the top right)"
-        : response.status === 404 ? "this host does not serve that endpoint or item"
+        : response.status === 404 ? `this host has no ${path.split("?")[0]} endpoint, or no such item`
         : text.slice(0, 300);
     }
     throw new ApiError(method, path, response.status, response.statusText, detail);
@@ -167,9 +167,10 @@ function reviewRow(i) {
     el("button", { type: "button", class: "secondary", title: "use this entry", onclick: () => { ledgerInput.value = c.id; } }, c.id), " ",
     formatMoney(c.amountMinor, c.currency), " · ", c.valueDate || "", c.reference ? " · " + c.reference : ""));
   const actions = el("div", { class: "actions" },
-    i.outcome === "proposed" ? el("button", { type: "button", "data-action": "confirm", onclick: () => confirmProposal(i) }, "Confirm") : null,
-    isTx ? [ledgerInput, el("button", { type: "button", "data-action": "match", onclick: () => manualMatch([i], ledgerInput.value, note.value) }, "Match")] : null,
-    code, note, el("button", { type: "button", class: "secondary", "data-action": "resolve", onclick: () => resolve(i, code.value, note.value) }, "Resolve"));
+    i.outcome === "proposed" ? el("span", { class: "group" }, el("button", { type: "button", "data-action": "confirm", onclick: () => confirmProposal(i) }, "Confirm")) : null,
+    isTx ? el("span", { class: "group" }, ledgerInput, el("button", { type: "button", "data-action": "match", onclick: () => manualMatch([i], ledgerInput.value, note.value) }, "Match")) : null,
+    el("span", { class: "group" }, code, el("button", { type: "button", class: "secondary", "data-action": "resolve", onclick: () => resolve(i, code.value, note.value) }, "Resolve")),
+    el("span", { class: "group" }, note));
   return el("tr", { "data-item": key, "data-outcome": i.outcome || "" },
     el("td", {}, isTx ? el("input", { type: "checkbox", name: "select", value: key, "aria-label": `select ${key}` }) : null),
     el("td", {}, el("span", { class: "mono" }, isTx ? `${i.provider}:${i.providerTxId}` : i.ledgerId), el("br"), el("small", {}, isTx ? "provider transaction" : "ledger entry", ` · open ${i.ageDays} d`)),
