@@ -237,6 +237,66 @@ public sealed class WebPageBrowserTests(ITestOutputHelper output)
         Assert.Equal(Recon.Core.Review.ReviewStore.ResolutionCodes, codes);
     }
 
+    /// <summary>
+    /// The balance screen renders the <c>GET /api/balances</c> contract (issue 15: statement closing, ledger balance, open items
+    /// on each side, difference, proved) per currency, and a 401 says the key is wrong. The page's own bytes are served from
+    /// <see cref="WebPage"/>; only the API answers are given here, because no host serves <c>/api/balances</c> yet — the
+    /// end-to-end test above checks the real endpoint as soon as one does.
+    /// </summary>
+    [Fact]
+    public async Task BalanceProof_ContractAnswer_RenderedPerCurrency_And401SaysTheKeyIsWrong()
+    {
+        AssertBrowserInstalled();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync();
+        const string balances = """
+            {"items":[
+              {"account":"bank_b:DE89","provider":"bank_b","day":"2025-06-09","currency":"EUR","statementClosingMinor":1250075,"ledgerBalanceMinor":1200000,
+               "openProviderItems":[{"id":"bank_b/REF-1","amountMinor":50075,"description":"SEPA from ACME"}],"openLedgerItems":[],"differenceMinor":0,"proved":true},
+              {"account":"jp:1","provider":"bank_a","day":"2025-06-09","currency":"JPY","statementClosingMinor":-1500,"ledgerBalanceMinor":1000,
+               "openProviderItems":[],"openLedgerItems":[{"id":"L9","amountMinor":-2000,"description":null}],"differenceMinor":-500,"proved":false}]}
+            """;
+        string? asked = null;
+        await page.RouteAsync("http://recon.test/**", async route =>
+        {
+            var path = new Uri(route.Request.Url).AbsolutePath;
+            if (path == "/" || path.StartsWith(WebPage.Path + "/", StringComparison.Ordinal))
+            {
+                var asset = WebPage.Find(path == "/" ? null : path[(WebPage.Path.Length + 1)..])!;
+                await route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = asset.ContentType, BodyBytes = asset.Content });
+            }
+            else if (path == "/api/balances")
+            {
+                asked = new Uri(route.Request.Url).Query;
+                await route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "application/json", Body = balances });
+            }
+            else
+            {
+                await route.FulfillAsync(new RouteFulfillOptions { Status = 401, Body = "" });
+            }
+        });
+        await page.GotoAsync("http://recon.test/#runs");
+        await Assertions.Expect(page.Locator("#runs-error")).ToHaveTextAsync("GET /api/runs → 401 Unauthorized: the key is missing or wrong (enter it at the top right)");
+
+        await page.ClickAsync("nav a[data-screen='balances']");
+        await page.FillAsync("#balances-filter input[name='account']", "bank_b:DE89");
+        await page.FillAsync("#balances-filter input[name='day']", "2025-06-09");
+        await page.ClickAsync("#balances-filter button");
+        var eur = page.Locator(".proof[data-account='bank_b:DE89'][data-day='2025-06-09']");
+        await Assertions.Expect(eur.Locator("[data-field='proved']")).ToHaveTextAsync("proved");
+        await Assertions.Expect(eur.Locator("[data-field='statement']")).ToHaveTextAsync("12,500.75 EUR");
+        await Assertions.Expect(eur.Locator("[data-field='ledger']")).ToHaveTextAsync("12,000.00 EUR");
+        await Assertions.Expect(eur).ToContainTextAsync("bank_b/REF-1 · SEPA from ACME");
+        await Assertions.Expect(eur).ToContainTextAsync("500.75 EUR");
+        var jpy = page.Locator(".proof[data-account='jp:1']");
+        await Assertions.Expect(jpy.Locator("[data-field='proved']")).ToHaveTextAsync("does not prove");
+        await Assertions.Expect(jpy.Locator("[data-field='statement']")).ToHaveTextAsync("-1,500 JPY");
+        await Assertions.Expect(jpy.Locator("[data-field='difference']")).ToHaveTextAsync("-500 JPY");
+        await Assertions.Expect(jpy).ToContainTextAsync("-2,000 JPY");
+        Assert.Equal("?account=bank_b%3ADE89&day=2025-06-09", asked);
+    }
+
     /// <summary>The Functions app's <c>/api/ui</c> serves the worker's bytes; its runs endpoints answer as the worker's.</summary>
     private static async Task BothHostsServeTheSamePageAndRunsAsync(PipelineStack stack, string runId)
     {
