@@ -91,26 +91,17 @@ internal static class StatusCommand
     {
         var runs = PipelineCli.Runs(args, Usage);
         await using var dataSource = PipelineCli.DataSource(configuration);
-        await using var cmd = dataSource.CreateCommand("""
-            select coalesce(b.run_id, '-'), min(b.queued_at), count(*)::int,
-                   count(*) filter (where b.status = 'queued')::int, count(*) filter (where b.status in ('running', 'late'))::int,
-                   count(*) filter (where b.status = 'done')::int, count(*) filter (where b.status = 'failed')::int,
-                   count(*) filter (where b.late)::int, max(b.last_error) filter (where b.status = 'failed')
-            from batches b where ($1::text[] is null or b.run_id = any($1))
-            group by b.run_id order by min(b.queued_at) desc limit 50
-            """);
-        cmd.Parameters.Add(new() { Value = runs.Count == 0 ? DBNull.Value : runs.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
-        await using var r = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
-        var any = false;
+        await using var connection = await dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        var rows = await PipelineReport.RunsAsync(connection, runs, limit: 50).ConfigureAwait(false);
+        var any = rows.Count > 0;
         Console.WriteLine($"{"run",-30} {"first queued (UTC)",-20} {"batches",7} {"queued",6} {"running",7} {"done",5} {"failed",6} {"late",4}");
-        while (await r.ReadAsync().ConfigureAwait(false))
+        foreach (var row in rows)
         {
-            any = true;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.GetString(0),-30} {r.GetFieldValue<DateTimeOffset>(1):yyyy-MM-dd HH:mm:ss} {r.GetInt32(2),7} {r.GetInt32(3),6} {r.GetInt32(4),7} {r.GetInt32(5),5} {r.GetInt32(6),6} {r.GetInt32(7),4}"));
-            if (!r.IsDBNull(8))
+                $"{row.RunId,-30} {row.FirstQueuedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} {row.Total,7} {row.Queued,6} {row.Running,7} {row.Done,5} {row.Failed,6} {row.Late,4}"));
+            if (row.LastFailure is not null)
             {
-                Console.WriteLine($"  last failure: {r.GetString(8)}");
+                Console.WriteLine($"  last failure: {row.LastFailure}");
             }
         }
         if (!any)

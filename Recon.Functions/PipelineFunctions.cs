@@ -65,21 +65,9 @@ public sealed class PipelineFunctions(ReconIntake intake, PoisonQueueProbe poiso
         await poison.SampleAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    [Function(nameof(IngestOrchestrator))]
-    public static Task<IngestResult> Ingest([OrchestrationTrigger] TaskOrchestrationContext context)
-        => new IngestOrchestrator().RunAsync(context, context.GetInput<ReconciliationRequest>()!);
-
     [Function(nameof(DispatcherOrchestrator))]
     public static Task<long> Dispatcher([OrchestrationTrigger] TaskOrchestrationContext context)
         => new DispatcherOrchestrator().RunAsync(context, context.GetInput<DispatcherState>()!);
-
-    [Function(nameof(PlanIngestActivity))]
-    public static Task<IngestPlan> PlanIngest([ActivityTrigger] ReconciliationRequest input, FunctionContext context)
-        => Run<PlanIngestActivity, ReconciliationRequest, IngestPlan>(context, input);
-
-    [Function(nameof(EnqueueBatchesActivity))]
-    public static Task<int> EnqueueBatches([ActivityTrigger] BatchWork[] input, [DurableClient] DurableTaskClient client, FunctionContext context)
-        => Run<EnqueueBatchesActivity, IReadOnlyList<BatchWork>, int>(context, input, new DurableClientStarter(client));
 
     [Function(nameof(DispatchBatchesActivity))]
     public static Task<DispatchResult> DispatchBatches([ActivityTrigger] DispatchRequest input, FunctionContext context)

@@ -15,6 +15,7 @@ using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
 using Recon.Core.Review;
+using Recon.Core.Web;
 using Recon.Worker.Hosting;
 using Recon.Worker.Pipeline;
 
@@ -106,6 +107,14 @@ public static class WorkerApp
             Write(await intake.UnmatchAsync(provider, providerTxId, QueryOf(http), LocalActor(review), ct).ConfigureAwait(false)));
         app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
             Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapGet("/api/runs", async (HttpRequest http, RunsIntake runs, CancellationToken ct) =>
+            Write(await runs.ListAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapGet("/api/runs/{runId}/report", async (string runId, RunsIntake runs, CancellationToken ct) =>
+            Write(await runs.ReportAsync(runId, ct).ConfigureAwait(false)));
+        // the web page: the same bytes as the Functions app's /api/ui, and at / for a person opening the worker's address
+        app.MapGet("/", (HttpContext http) => Page(http, null));
+        app.MapGet(WebPage.Path, (HttpContext http) => Page(http, null));
+        app.MapGet(WebPage.Path + "/{file}", (string file, HttpContext http) => Page(http, file));
     }
 
     /// <summary>snake_case, as the benchmark reports write it.</summary>
@@ -118,6 +127,20 @@ public static class WorkerApp
     /// <summary>Who an action on this host is recorded as: the worker listens on loopback only, so the caller is on this
     /// machine and is the configured <c>Recon:Review:Operator</c>, else the account running the worker.</summary>
     private static string LocalActor(ReviewOptions review) => review.ActorOf(null, Environment.UserName);
+
+    private static IResult Page(HttpContext http, string? file)
+    {
+        if (WebPage.Find(file) is not { } asset)
+        {
+            return Results.NotFound(new { error = $"the web page has no file '{file}'" });
+        }
+        foreach (var (name, value) in WebPage.Headers)
+        {
+            http.Response.Headers[name] = value;
+        }
+        http.Response.Headers.ETag = asset.ETag;
+        return http.Request.Headers.IfNoneMatch == asset.ETag ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Bytes(asset.Content, asset.ContentType);
+    }
 
     private static IResult Write(HostReply reply)
         => reply.Location is null
@@ -241,10 +264,7 @@ public static class PipelineRegistry
 {
     public static DurableRegistry Create()
         => new DurableRegistry()
-            .AddOrchestrator<IngestOrchestrator>()
             .AddOrchestrator<DispatcherOrchestrator>()
-            .AddActivity<PlanIngestActivity>()
-            .AddActivity<EnqueueBatchesActivity>()
             .AddActivity<DispatchBatchesActivity>()
             .AddActivity<RunBatchActivity>();
 }

@@ -27,22 +27,30 @@ public sealed record IngestOutcome(string? RunId, bool Started, string? PoisonRe
 
 /// <summary>
 /// The one intake of both hosts: <c>POST /api/reconciliations</c>, <c>GET /api/reconciliations/{runId}</c> and the
-/// <c>recon-ingest</c> queue. It parses, validates, names the run and starts its ingest orchestration through the host's
-/// <see cref="IOrchestrationControl"/>, and answers with the same status codes and bodies on either host.
+/// <c>recon-ingest</c> queue. It parses, validates, names the run, plans its first-page batches (value and priority
+/// each), records them and puts them on recon-high / recon-low, then signals the dispatcher through the host's
+/// <see cref="IOrchestrationControl"/>; it answers with the same status codes and bodies on either host.
 /// </summary>
 /// <remarks>
+/// No orchestration per run (there was one, IngestOrchestrator, until issue 13): planning is a few statements, and an
+/// orchestration with two activities per request doubled the Durable engine's work under a burst of small runs. Every
+/// step is idempotent (run and batch ids are deterministic; a batch row is inserted once), so a delivery after a crash
+/// finishes what the first began, and a repeated request whose run is complete changes nothing.
 /// A message that cannot be read or is invalid goes to <c>recon-ingest-poison</c> at once with its reason — retrying cannot
 /// fix it. One whose start keeps failing (storage or the Durable backend down) is thrown back to the host for another
 /// delivery, and on its <see cref="PriorityQueueOptions.MaxDequeueCount"/>th delivery is poisoned with the last error, so
 /// the reason is never lost to the host's own reason-less poison move.
 /// </remarks>
-public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, PriorityQueueOptions options, ILogger<ReconIntake> logger)
+public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, PriorityQueueOptions options, IBatchValuation valuation, IBatchQueue batchQueue,
+    ILoggerFactory loggers)
 {
     /// <summary>A request is a few hundred bytes; 16 KiB leaves room for long account ids and refuses anything else
     /// before it is parsed.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly ILogger<ReconIntake> logger = loggers.CreateLogger<ReconIntake>();
 
     /// <summary>Starts the run a request asks for. 202 with the status URL (started: false when it already existed),
     /// 400 with every problem, 413 when the body is over <see cref="MaxBodyBytes"/>.</summary>
@@ -70,15 +78,16 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
         return new HostReply(HttpStatusCode.Accepted, new { id = runId, started, statusQueryGetUri = location }, location);
     }
 
-    /// <summary>A run's state: 200 with its orchestration status, output and batch counts; 404 when there is no such run.</summary>
+    /// <summary>A run's state: 200 with its intake status ("Completed" once its batches are queued, "Running" before),
+    /// what was planned and queued, and batch counts; 404 when there is no such run.</summary>
     public async Task<HostReply> StatusAsync(IOrchestrationControl control, string runId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(control);
         // an id no run can have is not looked up (run ids are the validated caller's id or "run-" + hex)
-        var view = ReconciliationRequests.IsValidRunId(runId)
-            ? await control.GetAsync(runId, withOutput: true, cancellationToken).ConfigureAwait(false)
+        var run = ReconciliationRequests.IsValidRunId(runId)
+            ? await batches.GetRunAsync(runId, cancellationToken).ConfigureAwait(false)
             : null;
-        if (view is null)
+        if (run is not { } found)
         {
             return new HostReply(HttpStatusCode.NotFound, new { error = $"no run '{Truncate(runId, 80)}'" });
         }
@@ -86,8 +95,8 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
         return new HostReply(HttpStatusCode.OK, new
         {
             id = runId,
-            runtimeStatus = view.Status,
-            output = OutputOf(view.SerializedOutput),
+            runtimeStatus = found.Planned is null ? "Running" : "Completed",
+            output = found.Planned is { } planned ? new IngestResult(runId, planned, found.Enqueued ?? 0, []) : null,
             batches = rows.GroupBy(b => b.Status).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
             late = rows.Count(b => b.Late),
             total = rows.Count,
@@ -140,28 +149,6 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
         return new IngestOutcome(null, false, reason);
     }
 
-    /// <summary>
-    /// A run's output as JSON: the orchestration's JSON result, or — for a failed run on the Azure Storage backend, whose
-    /// output is the failure as plain text ("TaskFailedException: Task 'PlanIngestActivity' (#0) failed …") — that text as a
-    /// JSON string, so a failed run is reported, not answered with a 500.
-    /// </summary>
-    public static JsonElement? OutputOf(string? serializedOutput)
-    {
-        if (serializedOutput is null)
-        {
-            return null;
-        }
-        try
-        {
-            using var doc = JsonDocument.Parse(serializedOutput);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return JsonSerializer.SerializeToElement(serializedOutput);
-        }
-    }
-
     /// <summary>The request in <paramref name="text"/>, or every problem with it ("field: reason").</summary>
     public static (ReconciliationRequest? Request, IReadOnlyList<string> Errors) Parse(string text)
     {
@@ -178,11 +165,29 @@ public sealed class ReconIntake(BatchStore batches, QueueServiceClient queues, P
         return errors.Count > 0 ? (null, errors) : (request, errors);
     }
 
-    private static async Task<(string RunId, bool Started)> StartRunAsync(IOrchestrationControl control, ReconciliationRequest request, CancellationToken cancellationToken)
+    /// <summary>Records the run, plans its first pages and queues them; Started is false when the run existed and was
+    /// complete (a repeated request). A run left half done by a crash is finished.</summary>
+    private async Task<(string RunId, bool Started)> StartRunAsync(IOrchestrationControl control, ReconciliationRequest request, CancellationToken cancellationToken)
     {
         var runId = ReconciliationRequests.RunIdOf(request);
-        var started = await new OrchestrationStarter(control).TryStartAsync(nameof(IngestOrchestrator), runId, request with { RunId = runId }, cancellationToken).ConfigureAwait(false);
-        return (runId, started);
+        request = request with { RunId = runId };
+        var created = await batches.RecordRunAsync(runId, request, cancellationToken).ConfigureAwait(false);
+        if (!created && (await batches.GetRunAsync(runId, cancellationToken).ConfigureAwait(false))?.Planned is not null)
+        {
+            return (runId, false);
+        }
+        var planned = new List<BatchWork>();
+        foreach (var page in BatchPlanner.Pages(request))
+        {
+            var (value, currency) = request.Event is { } e
+                ? (e.AmountMinor, e.Currency)
+                : await valuation.ValueOfAsync(page, cancellationToken).ConfigureAwait(false);
+            planned.Add(new BatchWork(BatchIds.For(runId, page), runId, page, valuation.PriorityOf(value, currency), value, currency));
+        }
+        var enqueuer = new BatchEnqueuer(batches, batchQueue, new OrchestrationStarter(control), loggers.CreateLogger<BatchEnqueuer>());
+        var enqueued = await enqueuer.EnqueueAsync(planned, cancellationToken).ConfigureAwait(false);
+        await batches.RecordPlannedAsync(runId, planned.Count, enqueued, cancellationToken).ConfigureAwait(false);
+        return (runId, created);
     }
 
     /// <summary>The body as text, or null when it is longer than <see cref="MaxBodyBytes"/> (read no further than that).</summary>

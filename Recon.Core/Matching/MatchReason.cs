@@ -32,6 +32,15 @@ public enum MatchReason : byte
     /// <summary>Every candidate went to a transaction that scored higher.</summary>
     CandidateTaken,
 
+    /// <summary>The ledger entry names the provider transaction it expects (<c>external_ref</c>) and this one carries
+    /// neither that id nor a typo of it: without an exact key it is another transaction's entry, proposed at most.</summary>
+    LedgerExpectsOtherTransaction,
+
+    /// <summary>A reference one typo from the ledger's (not a swap) with an amount that is not exactly equal: in numbered
+    /// references that is as likely a neighbouring document (INV-…453 against INV-…457) as ours mistyped, so it is
+    /// proposed, not matched.</summary>
+    TypoNeedsExactAmount,
+
     /// <summary>Within every tolerance but the evidence (key, amount, date) scores under the confirm threshold.</summary>
     BelowConfirmThreshold,
 
@@ -48,7 +57,7 @@ public enum MatchReason : byte
 /// <summary>Names of the rules that decide a result, as written to <c>reconciliation_results.rule</c>.</summary>
 public static class MatchRuleNames
 {
-    /// <summary>Ledger <c>external_ref</c> equals the provider id.</summary>
+    /// <summary>Ledger <c>external_ref</c> equals the provider id, or its bank reference (Stripe's source id: the charge, refund or payout).</summary>
     public const string ExternalRef = "external_ref";
 
     /// <summary>Ledger <c>reference</c> equals the provider's end-to-end id.</summary>

@@ -91,18 +91,33 @@ internal sealed class MatchSession
     private string[]?[]? _ledCounterpartyTokens;
     private string[]?[]? _ledDescriptionTokens;
     private readonly bool[] _lost;
-    // per entry: which transaction (t + 1) last paired with it and that pair's edge; one array, one cache miss
-    private (int Tx, int Edge)[] _ledMark;
+    // Per entry: which transaction (t + 1) last paired with it and that pair's edge, for transactions with more than
+    // MaxPairsSearchedInPlace pairs (a long shared key); allocated the first time one comes.
+    private (int Tx, int Edge)[]? _ledMark;
+    private int _stampedTx = -1;
+    // where the pairs of the transaction being collected start in _edges
+    private int _txEdgeStart;
 
+    /// <summary>Pairs of one transaction searched by a scan before stamps are used: a bucket scan gives at most
+    /// MaxBucketCandidates (24) and a key a few, so nearly every transaction stays under it.</summary>
+    private const int MaxPairsSearchedInPlace = 64;
+
+    // 24 bytes: what scoring a bucket candidate reads, so it costs one cache line instead of the record and its strings
     private struct LedgerFacts
     {
         public long Amount;
         public int Day;
         public int Currency;
+        public uint ReferenceShape;
+        public uint ExternalRefShape;
     }
 
     private LedgerFacts[] _facts = [];
     private int _txCurrency;
+    // shapes of the scanned transaction's end-to-end id, bank reference and provider id (see ReferenceShapes)
+    private uint _txEndToEndShape;
+    private uint _txBankShape;
+    private uint _txIdShape;
     // the equal-amount count of the last ScanEqual (transaction, amount): reused for the uniqueness part
     private int _equalTx = -1;
     private long _equalAmount;
@@ -117,7 +132,8 @@ internal sealed class MatchSession
     private int[] _starts = null!;
     private int[] _extItems = null!;
     private int[] _refItems = null!;
-    private readonly int[] _txKey;
+    // each provider id's string hash, computed once when repeats are flagged and used again to look the id up
+    private readonly uint[] _txHash;
     private Bucket?[] _buckets = [];
     private Comparer<int>? _byId;
     private Comparer<int>? _byProviderId;
@@ -137,21 +153,25 @@ internal sealed class MatchSession
     private List<int> _chain = [];
     private readonly int _threads;
 
-    /// <summary>Fewer transactions than this are collected on one thread: starting a second costs more than it saves.</summary>
-    private const int MinTransactionsPerThread = 10_000;
+    /// <summary>Fewer transactions than this (per thread) are matched on one thread: starting a second costs more than
+    /// it saves. Tests lower it to split small inputs.</summary>
+    public const int DefaultMinTransactionsPerThread = 10_000;
+    private readonly int _minPerThread;
     private bool _grouped;
 
-    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger, int threads = 1)
+    public MatchSession(MatchRules rules, IReadOnlyList<ProviderTransaction> transactions, IReadOnlyList<LedgerEntry> ledger, int threads = 1,
+        int minTransactionsPerThread = DefaultMinTransactionsPerThread)
     {
         _r = rules;
         _threads = Math.Max(1, threads);
+        _minPerThread = Math.Max(1, minTransactionsPerThread);
         _tx = [.. transactions];
         _led = [.. ledger];
         _window = rules.DateWindowDays;
         _business = rules.BusinessDays;
         _span = MatchScoring.CalendarSpan(_window, _business);
         _dupOf = new int[_tx.Length];
-        _txKey = new int[_tx.Length];
+        _txHash = new uint[_tx.Length];
         _results = new MatchResult?[_tx.Length];
         _ledState = new byte[_led.Length];
         _bestScore = new int[_tx.Length];
@@ -160,16 +180,44 @@ internal sealed class MatchSession
         _bestEvidence = new MatchEvidence[_tx.Length];
         _txTokens = new string[]?[_tx.Length];
         _lost = new bool[_tx.Length];
-        _ledMark = new (int, int)[_led.Length];
         _edges = new Edge[Math.Max(16, _tx.Length + (_tx.Length / 4))];
     }
 
     public MatchRun Run()
     {
-        BuildIndexes();
-        FlagRepeatedTransactions();
+        if (_threads > 1 && _tx.Length + _led.Length >= 2 * _minPerThread)
+        {
+            // Checking ledger ids and flagging repeated transactions read only the inputs and write only their own
+            // arrays; the key table and the buckets are built meanwhile on this thread. A repeated ledger id is reported
+            // before anything the index build refuses, as on one thread.
+            var checks = Task.Run(() =>
+            {
+                RefuseRepeatedIds();
+                FlagRepeatedTransactions();
+            });
+            Exception? buildError = null;
+            try
+            {
+                BuildIndexes();
+            }
+            catch (ArgumentException ex)
+            {
+                buildError = ex;
+            }
+            checks.GetAwaiter().GetResult();
+            if (buildError is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(buildError);
+            }
+        }
+        else
+        {
+            RefuseRepeatedIds();
+            BuildIndexes();
+            FlagRepeatedTransactions();
+        }
         Array.Fill(_bestScore, -1);
-        if (_threads > 1 && _tx.Length >= 2 * MinTransactionsPerThread)
+        if (_threads > 1 && _tx.Length >= 2 * _minPerThread)
         {
             // Collecting candidates reads the shared indexes and writes only per-transaction slots and per-thread lists,
             // so halves of the transactions are collected side by side; joined in transaction order, the pairs are
@@ -212,7 +260,8 @@ internal sealed class MatchSession
         w._groups = [];
         w._partials = [];
         w._chain = [];
-        w._ledMark = new (int, int)[_led.Length];
+        w._ledMark = null;
+        w._stampedTx = -1;
         w._lastCurrency = null;
         w._lastCurrencyIndex = -1;
         // token caches are filled lazily; each thread keeps its own rather than racing on one
@@ -235,8 +284,8 @@ internal sealed class MatchSession
     }
 
     /// <summary>
-    /// Marks every repeat of a (provider, provider id) pair as a duplicate of one canonical copy, and looks each id up
-    /// in the ledger keys.
+    /// Marks every repeat of a (provider, provider id) pair as a duplicate of one canonical copy, keeping each id's hash
+    /// for its lookup in the ledger keys (when its candidates are collected).
     /// </summary>
     /// <remarks>Repeats are found by sorting (hash, index) pairs, as ledger ids are (<see cref="RefuseRepeatedIds"/>):
     /// interning a million provider ids into the key table cost a random probe each and doubled the table every other
@@ -249,11 +298,9 @@ internal sealed class MatchSession
         var keyed = GC.AllocateUninitializedArray<ulong>(n);
         for (var t = 0; t < n; t++)
         {
-            var id = _tx[t].ProviderTxId;
-            var hash = KeyTable.Hash(id);
+            var hash = KeyTable.Hash(_tx[t].ProviderTxId);
+            _txHash[t] = hash;
             keyed[t] = ((ulong)hash << 32) | (uint)t;
-            // provider ids are looked up, not added: only keys some ledger entry carries are in the table
-            _txKey[t] = string.IsNullOrEmpty(id) ? -1 : _keyIds.Find(id, hash);
         }
         SortByHigh32(keyed);
         int[]? run = null;
@@ -332,7 +379,7 @@ internal sealed class MatchSession
     {
         var n = _led.Length;
         // sized for every ledger key distinct, so it never rehashes while filling (provider ids are only looked up)
-        _keyIds = new KeyTable(RefuseRepeatedIds());
+        _keyIds = new KeyTable(CountLedgerKeys());
         var extKey = new int[n];
         var refKey = new int[n];
         // buckets in a flat array indexed by (currency, day): no hashing per entry or per scanned day
@@ -358,7 +405,11 @@ internal sealed class MatchSession
                 lastIndex = slot;
             }
             var day = e.ValueDate.DayNumber;
-            _facts[l] = new LedgerFacts { Amount = e.AmountMinor, Day = day, Currency = lastIndex };
+            _facts[l] = new LedgerFacts
+            {
+                Amount = e.AmountMinor, Day = day, Currency = lastIndex,
+                ReferenceShape = ReferenceShapes.Of(e.Reference), ExternalRefShape = ReferenceShapes.Of(e.ExternalRef),
+            };
             _minDay = Math.Min(_minDay, day);
             maxDay = Math.Max(maxDay, day);
         }
@@ -410,24 +461,32 @@ internal sealed class MatchSession
         }
     }
 
+    /// <summary>How many non-empty external references and references the ledger entries carry.</summary>
+    private int CountLedgerKeys()
+    {
+        var keys = 0;
+        foreach (var e in _led)
+        {
+            keys += (string.IsNullOrEmpty(e.ExternalRef) ? 0 : 1) + (string.IsNullOrEmpty(e.Reference) ? 0 : 1);
+        }
+        return keys;
+    }
+
     /// <summary>
     /// Throws when two ledger entries share an id (that would let one entry be used twice: an input error, not a
-    /// matching outcome); returns how many non-empty external references and references the entries carry.
+    /// matching outcome).
     /// </summary>
     /// <remarks>Ids are checked by sorting (hash, index) pairs, not through a hash table: a radix sort reads and writes
     /// memory in order, where a table of a million ids costs a cache and TLB miss per id (this was a fifth of the
     /// index build). Equal hashes are compared as strings; a repeat found is reported by the input-order pass, so the
     /// message names the first repeated id as before.</remarks>
-    private int RefuseRepeatedIds()
+    private void RefuseRepeatedIds()
     {
         var n = _led.Length;
         var keyed = GC.AllocateUninitializedArray<ulong>(n);
-        var keys = 0;
         for (var l = 0; l < n; l++)
         {
-            var e = _led[l];
-            keyed[l] = ((ulong)KeyTable.Hash(e.Id) << 32) | (uint)l;
-            keys += (string.IsNullOrEmpty(e.ExternalRef) ? 0 : 1) + (string.IsNullOrEmpty(e.Reference) ? 0 : 1);
+            keyed[l] = ((ulong)KeyTable.Hash(_led[l].Id) << 32) | (uint)l;
         }
         SortByHigh32(keyed);
         for (var at = 1; NextEqualHashRun(keyed, at, out var from, out var to); at = to)
@@ -444,7 +503,6 @@ internal sealed class MatchSession
                 }
             }
         }
-        return keys;
     }
 
     private void ThrowFirstRepeatedId()
@@ -588,8 +646,10 @@ internal sealed class MatchSession
     {
         var tx = _tx[t];
         _grouped = false;
+        _txEdgeStart = _edgeCount;
         _txCurrency = CurrencyIndex(tx.Currency);
-        var k = _txKey[t];
+        // provider ids are looked up, not added: only keys some ledger entry carries are in the table
+        var k = string.IsNullOrEmpty(tx.ProviderTxId) ? -1 : _keyIds.Find(tx.ProviderTxId, _txHash[t]);
         if (k >= 0 && ExtStart(k) < ExtStart(k + 1))
         {
             KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.ExternalRef, tx.ProviderTxId, false);
@@ -610,11 +670,20 @@ internal sealed class MatchSession
                 KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.EndToEnd, tx.EndToEndId, false);
             }
         }
-        // a bank reference equal to the provider id (Stripe's source id) was looked up above
+        // a bank reference equal to the provider id was looked up above
         if (!string.IsNullOrEmpty(tx.BankReference) && tx.BankReference != tx.EndToEndId && tx.BankReference != tx.ProviderTxId
-            && (k = LedgerKey(tx.BankReference)) >= 0 && RefStart(k) < RefStart(k + 1))
+            && (k = LedgerKey(tx.BankReference)) >= 0)
         {
-            KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.BankReference, true);
+            if (RefStart(k) < RefStart(k + 1))
+            {
+                KeyChain(t, _refItems, RefStart(k), RefStart(k + 1), Kind.Reference, tx.BankReference, true);
+            }
+            // Stripe's source id (the charge, refund or payout a balance transaction belongs to) is what a ledger records
+            // as the external reference it expects: as exact as the provider id itself
+            if (ExtStart(k) < ExtStart(k + 1))
+            {
+                KeyChain(t, _extItems, ExtStart(k), ExtStart(k + 1), Kind.ExternalRef, tx.BankReference, false);
+            }
         }
         if (!string.IsNullOrEmpty(tx.GroupId) && tx.GroupId != tx.BankReference && tx.GroupId != tx.EndToEndId
             && (k = LedgerKey(tx.GroupId)) >= 0 && RefStart(k) < RefStart(k + 1))
@@ -729,28 +798,38 @@ internal sealed class MatchSession
     private void ScanBuckets(int t)
     {
         var tx = _tx[t];
+        _txEndToEndShape = ReferenceShapes.Of(tx.EndToEndId);
+        _txBankShape = ReferenceShapes.Of(tx.BankReference);
+        _txIdShape = ReferenceShapes.Of(tx.ProviderTxId);
         var netToo = _r.FeeNetting && tx.FeeMinor != 0;
         var c = _txCurrency;
+        // Each day's position of the amount (and of the net amount) is found once, by ScanEqual, and walked from by
+        // ScanNear: a binary search in a day's bucket is a handful of cache misses, the largest cost of a scan.
+        var days = (2 * _span) + 1;
+        Span<int> grossAt = days <= 32 ? stackalloc int[days] : new int[days];
+        Span<int> netAt = !netToo ? default : days <= 32 ? stackalloc int[days] : new int[days];
         // equal amounts first (a typo'd reference still carries the right amount), then the nearest within reach
-        var budget = ScanEqual(t, c, tx.AmountMinor, _r.MaxBucketCandidates);
+        var budget = ScanEqual(t, c, tx.AmountMinor, _r.MaxBucketCandidates, grossAt);
         if (netToo)
         {
-            budget = ScanEqual(t, c, tx.NetMinor, budget);
+            budget = ScanEqual(t, c, tx.NetMinor, budget, netAt);
         }
-        var perDay = Math.Max(2, budget / ((2 * _span) + 1) / (netToo ? 2 : 1));
-        ScanNear(t, c, tx.AmountMinor, perDay);
+        var perDay = Math.Max(2, budget / days / (netToo ? 2 : 1));
+        ScanNear(t, c, tx.AmountMinor, perDay, grossAt);
         if (netToo)
         {
-            ScanNear(t, c, tx.NetMinor, perDay);
+            ScanNear(t, c, tx.NetMinor, perDay, netAt);
         }
     }
 
-    private int ScanEqual(int t, int currency, long amount, int budget)
+    /// <summary>Considers the entries of exactly <paramref name="amount"/> over the window, within
+    /// <paramref name="budget"/>; returns the budget left. <paramref name="starts"/> receives each day's lower bound of
+    /// the amount (-1 for a day without a bucket).</summary>
+    private int ScanEqual(int t, int currency, long amount, int budget, Span<int> starts)
     {
         var tx = _tx[t];
         var day = tx.ValueDate.DayNumber;
         var days = (2 * _span) + 1;
-        Span<int> starts = days <= 64 ? stackalloc int[days] : new int[days];
         // First every day's run of equal amounts is found and counted over the window: the uniqueness part of an
         // equal-amount candidate is that count (a binary search per day is the cost of a transaction without a key,
         // so it is paid once, not again per candidate).
@@ -785,7 +864,9 @@ internal sealed class MatchSession
         return budget;
     }
 
-    private void ScanNear(int t, int currency, long amount, int perDay)
+    /// <summary>Considers up to <paramref name="perDay"/> entries a day nearest <paramref name="amount"/> within reach,
+    /// walking out from <paramref name="starts"/> (ScanEqual's lower bounds of the same amount).</summary>
+    private void ScanNear(int t, int currency, long amount, int perDay, ReadOnlySpan<int> starts)
     {
         // the tolerance depends on the ledger amount; twice the tolerance of this amount covers it, Evaluate decides exactly
         var reach = Math.Max(_r.AmountToleranceMinor, (2 * MatchRules.BasisPointsOf(amount, _r.AmountToleranceBasisPoints)) + 1);
@@ -797,7 +878,7 @@ internal sealed class MatchSession
                 continue;
             }
             var a = b.Amounts;
-            var lo = LowerBound(a, amount) - 1;
+            var lo = starts[d - (day - _span)] - 1;
             var hi = lo + 1;
             while (hi < a.Length && a[hi] == amount)
             {
@@ -825,10 +906,11 @@ internal sealed class MatchSession
 
     private void Consider(int t, int l)
     {
-        var kind = TypoKind(_tx[t], _led[l]);
+        var kind = MayBeTypo(l) ? TypoKind(_tx[t], _led[l]) : Kind.AmountDate;
         var e = Evaluate(t, l, kind);
         // without a key only a candidate inside every tolerance is worth a pair
-        if (e.Reason is MatchReason.Matched or MatchReason.BelowConfirmThreshold)
+        if (e.Reason is MatchReason.Matched or MatchReason.BelowConfirmThreshold or MatchReason.TypoNeedsExactAmount
+            or MatchReason.LedgerExpectsOtherTransaction)
         {
             Keep(t, e);
         }
@@ -877,6 +959,22 @@ internal sealed class MatchSession
         return lo;
     }
 
+    /// <summary>False when no reference pair <see cref="TypoKind"/> compares can be one edit apart, judged from the
+    /// shapes alone: most bucket candidates are then scored without reading the entry's record or its strings.</summary>
+    private bool MayBeTypo(int l)
+    {
+        if (!_r.FuzzyReferences)
+        {
+            return false;
+        }
+        ref readonly var f = ref _facts[l];
+        var min = _r.MinFuzzyReferenceLength;
+        return ReferenceShapes.MayBeOneEdit(_txEndToEndShape, f.ReferenceShape, min)
+            || ReferenceShapes.MayBeOneEdit(_txBankShape, f.ReferenceShape, min)
+            || ReferenceShapes.MayBeOneEdit(_txIdShape, f.ExternalRefShape, min)
+            || ReferenceShapes.MayBeOneEdit(_txEndToEndShape, f.ExternalRefShape, min);
+    }
+
     /// <summary>How the candidate's references relate: a long reference with two adjacent characters swapped, one
     /// other typo, or nothing (amount and date only).</summary>
     private Kind TypoKind(ProviderTransaction tx, LedgerEntry le)
@@ -915,11 +1013,28 @@ internal sealed class MatchSession
             Best(t, e); // too weak to decide anything; remembered only to explain an unmatched verdict
             return;
         }
-        // one pair per (transaction, entry): the stamp says whether this transaction already holds a pair with the entry
-        ref var mark = ref _ledMark[e.Ledger];
-        if (mark.Tx == t + 1)
+        // one pair per (transaction, entry): a transaction's pairs are the last ones collected, so a short list is
+        // searched in place (in cache); a long one through per-entry stamps, which cost a cache miss per pair
+        var existingAt = -1;
+        var own = _edgeCount - _txEdgeStart;
+        if (own <= MaxPairsSearchedInPlace)
         {
-            ref var existing = ref _edges[mark.Edge];
+            for (var i = _txEdgeStart; i < _edgeCount; i++)
+            {
+                if (_edges[i].Ledger == e.Ledger)
+                {
+                    existingAt = i;
+                    break;
+                }
+            }
+        }
+        else
+        {
+            existingAt = StampedPair(t, e.Ledger);
+        }
+        if (existingAt >= 0)
+        {
+            ref var existing = ref _edges[existingAt];
             if (e.Score > existing.Score)
             {
                 existing = e;
@@ -931,9 +1046,29 @@ internal sealed class MatchSession
         {
             Array.Resize(ref _edges, _edges.Length * 2);
         }
-        mark = (t + 1, _edgeCount);
+        if (own > MaxPairsSearchedInPlace)
+        {
+            _ledMark![e.Ledger] = (t + 1, _edgeCount);
+        }
         _edges[_edgeCount++] = e;
         Best(t, e);
+    }
+
+    /// <summary>The edge index of the pair (<paramref name="t"/>, <paramref name="l"/>), or -1; stamps the
+    /// transaction's pairs collected so far the first time it is asked for <paramref name="t"/>.</summary>
+    private int StampedPair(int t, int l)
+    {
+        _ledMark ??= new (int, int)[_led.Length];
+        if (_stampedTx != t)
+        {
+            for (var i = _txEdgeStart; i < _edgeCount; i++)
+            {
+                _ledMark[_edges[i].Ledger] = (t + 1, i);
+            }
+            _stampedTx = t;
+        }
+        var mark = _ledMark[l];
+        return mark.Tx == t + 1 ? mark.Edge : -1;
     }
 
     private void Best(int t, in Edge e)
@@ -1001,11 +1136,43 @@ internal sealed class MatchSession
         }
         var evidence = new MatchEvidence(keyPart, amountPart, datePart, cpPart, uniquePart, 0);
         var (score, reason) = Combine(evidence, days, amountOk);
+        if (reason == MatchReason.Matched && kind is Kind.Fuzzy or Kind.Transposed or Kind.AmountDate)
+        {
+            // Without an exact key two facts veto a confirmation (the pair is still proposed for a person): a plain typo
+            // with an amount that is not exactly equal, and an entry that expects another provider transaction.
+            var veto = kind == Kind.Fuzzy && diff != 0 ? MatchReason.TypoNeedsExactAmount
+                : ExpectsOtherTransaction(tx, _led[l]) ? MatchReason.LedgerExpectsOtherTransaction
+                : MatchReason.Matched;
+            if (veto != MatchReason.Matched)
+            {
+                (score, reason) = (Math.Min(score, _r.ConfirmThreshold - 1), veto);
+            }
+        }
         return new Edge
         {
             Tx = t, Ledger = l, Score = (short)score, Diff = diff, Rule = RuleId(kind, net, converted), Reason = reason,
             Amount = (byte)amountPart, Date = (byte)datePart, HalfCounterparty = (byte)(cpPart / 2), Uniqueness = (byte)uniquePart,
         };
+    }
+
+    /// <summary>True when the entry names the provider transaction it expects (external_ref) and <paramref name="tx"/>
+    /// carries neither that id nor one a typo away from it, as provider id, bank reference or end-to-end id.</summary>
+    /// <remarks>Read only for a pair about to be confirmed without an exact key (rare), so the record is loaded then only.</remarks>
+    private bool ExpectsOtherTransaction(ProviderTransaction tx, LedgerEntry le)
+    {
+        var expected = le.ExternalRef;
+        if (string.IsNullOrEmpty(expected))
+        {
+            return false;
+        }
+        foreach (var id in (ReadOnlySpan<string?>)[tx.ProviderTxId, tx.BankReference, tx.EndToEndId])
+        {
+            if (id is not null && (string.Equals(id, expected, StringComparison.Ordinal) || Near(id, expected)))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>True when exactly one ledger entry in the currency lies within <paramref name="tol"/> of
@@ -1237,17 +1404,18 @@ internal sealed class MatchSession
                 ledCount[e.Ledger]++;
             }
         }
-        for (var i = 0; i < _edgeCount; i++)
+        // A pair decided here is the only counted one of its transaction and of its entry, so no other pair reads or
+        // writes what deciding it writes: halves of the pairs are decided side by side (most results are built here).
+        if (_threads > 1 && _edgeCount >= 2 * _minPerThread)
         {
-            ref var e = ref _edges[i];
-            if (e.Score >= _r.ProposeThreshold && _results[e.Tx] is null && _ledState[e.Ledger] == LedgerFree
-                && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1)
-            {
-                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
-                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
-                _ledState[e.Ledger] = LedgerUsed;
-                e.Score = -1; // decided; the levels below skip it
-            }
+            var mid = _edgeCount / 2;
+            var other = Task.Run(() => DecideUncontested(txCount, ledCount, mid, _edgeCount));
+            DecideUncontested(txCount, ledCount, 0, mid);
+            other.GetAwaiter().GetResult();
+        }
+        else
+        {
+            DecideUncontested(txCount, ledCount, 0, _edgeCount);
         }
         Array.Clear(txCount);
         Array.Clear(ledCount);
@@ -1357,6 +1525,24 @@ internal sealed class MatchSession
                     _results[t] = Result(t, ids, MatchOutcome.Ambiguous, MatchReason.Ambiguous, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
                 }
                 tied.Clear();
+            }
+        }
+    }
+
+    /// <summary>Decides the pairs in [<paramref name="from"/>, <paramref name="to"/>) that are the only counted pair of
+    /// both their transaction and their entry.</summary>
+    private void DecideUncontested(int[] txCount, int[] ledCount, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            ref var e = ref _edges[i];
+            if (e.Score >= _r.ProposeThreshold && txCount[e.Tx] == 1 && ledCount[e.Ledger] == 1 && _results[e.Tx] is null
+                && _ledState[e.Ledger] == LedgerFree)
+            {
+                var outcome = e.Reason == MatchReason.Matched ? MatchOutcome.Matched : MatchOutcome.Proposed;
+                _results[e.Tx] = Result(e.Tx, [_led[e.Ledger].Id], outcome, e.Reason, e.Score, e.Diff, RuleNames[e.Rule], null, e.Evidence);
+                _ledState[e.Ledger] = LedgerUsed;
+                e.Score = -1; // decided; the levels below skip it
             }
         }
     }

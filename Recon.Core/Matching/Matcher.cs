@@ -17,8 +17,10 @@ public sealed class Matcher : IMatcher
 {
     private readonly MatchRules _rules;
     private readonly int _threads;
+    private readonly int _minPerThread;
 
-    /// <summary>A matcher using two threads (the candidate search is split in two; verdicts are the same as on one).</summary>
+    /// <summary>A matcher using two threads (index build beside the repeat checks, the candidate search and the uncontested
+    /// decisions split in two; verdicts are the same as on one).</summary>
     /// <remarks>Two, not the machine's core count: matching stays free of the environment, and on one core the second
     /// half simply runs after the first.</remarks>
     public Matcher(MatchRules rules)
@@ -27,16 +29,28 @@ public sealed class Matcher : IMatcher
     }
 
     /// <param name="rules">The rules to apply.</param>
-    /// <param name="threads">1 to match on the calling thread only; 2 to collect candidates for half the transactions on a
-    /// second thread. The verdicts do not depend on it.</param>
+    /// <param name="threads">1 to match on the calling thread only; 2 to run the repeat checks beside the index build and
+    /// to collect candidates and decide uncontested pairs for half of them on a second thread. The verdicts do not depend
+    /// on it.</param>
     public Matcher(MatchRules rules, int threads)
+        : this(rules, threads, MatchSession.DefaultMinTransactionsPerThread)
+    {
+    }
+
+    /// <param name="rules">The rules to apply.</param>
+    /// <param name="threads">1 or 2, as above.</param>
+    /// <param name="minTransactionsPerThread">Inputs smaller than this per thread run on one thread (default 10,000:
+    /// below it a second thread costs more than it saves). Tests set 1 to split even tiny inputs.</param>
+    public Matcher(MatchRules rules, int threads, int minTransactionsPerThread)
     {
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, MaxThreads);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minTransactionsPerThread, 1);
         rules.Validate();
         _rules = rules;
         _threads = threads;
+        _minPerThread = minTransactionsPerThread;
     }
 
     /// <summary>The candidate search splits in two halves at most: the machines this runs on have two cores.</summary>
@@ -50,6 +64,6 @@ public sealed class Matcher : IMatcher
     {
         ArgumentNullException.ThrowIfNull(transactions);
         ArgumentNullException.ThrowIfNull(ledger);
-        return new MatchSession(_rules, transactions, ledger, _threads).Run();
+        return new MatchSession(_rules, transactions, ledger, _threads, _minPerThread).Run();
     }
 }

@@ -23,14 +23,41 @@ public sealed class BatchStore(DatabaseBulkhead bulkhead)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Records the run's request once.</summary>
-    public Task RecordRunAsync(string runId, ReconciliationRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Records the run's request once; true when this call created it.</summary>
+    public Task<bool> RecordRunAsync(string runId, ReconciliationRequest request, CancellationToken cancellationToken = default)
         => bulkhead.RunAsync(async (c, ct) =>
         {
             await using var cmd = new NpgsqlCommand("insert into runs (run_id, request) values ($1, $2) on conflict do nothing", c);
             cmd.Parameters.Add(new() { Value = runId });
             cmd.Parameters.Add(new() { Value = JsonSerializer.Serialize(request, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+        }, cancellationToken);
+
+    /// <summary>The intake finished the run: it planned <paramref name="planned"/> first-page batches and queued
+    /// <paramref name="enqueued"/> of them.</summary>
+    public Task RecordPlannedAsync(string runId, int planned, int enqueued, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("update runs set planned = $2, enqueued = $3 where run_id = $1", c);
+            cmd.Parameters.Add(new() { Value = runId });
+            cmd.Parameters.Add(new() { Value = planned });
+            cmd.Parameters.Add(new() { Value = enqueued });
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>A run as the intake left it: null when there is no such run; planned and enqueued are null while the
+    /// intake has not finished it (a crash in between: the next delivery of the request finishes it).</summary>
+    public Task<(int? Planned, int? Enqueued)?> GetRunAsync(string runId, CancellationToken cancellationToken = default)
+        => bulkhead.RunAsync<(int? Planned, int? Enqueued)?>(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand("select planned, enqueued from runs where run_id = $1", c);
+            cmd.Parameters.Add(new() { Value = runId });
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (!await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                return null;
+            }
+            return (r.IsDBNull(0) ? null : r.GetInt32(0), r.IsDBNull(1) ? null : r.GetInt32(1));
         }, cancellationToken);
 
     /// <summary>Inserts the batches as queued (existing rows are left alone) and returns those still queued, i.e. the

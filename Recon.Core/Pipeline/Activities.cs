@@ -7,38 +7,6 @@ using Recon.Core.Telemetry;
 
 namespace Recon.Core.Pipeline;
 
-/// <summary>Plans a run: first-page batches with deterministic ids, value and priority; records the run.</summary>
-public sealed class PlanIngestActivity(BatchStore batches, IBatchValuation valuation) : TaskActivity<ReconciliationRequest, IngestPlan>
-{
-    public override async Task<IngestPlan> RunAsync(TaskActivityContext context, ReconciliationRequest input)
-    {
-        var errors = ReconciliationRequests.Validate(input);
-        if (errors.Count > 0)
-        {
-            return new IngestPlan(input is null ? "" : ReconciliationRequests.RunIdOf(input), [], errors);
-        }
-        var runId = ReconciliationRequests.RunIdOf(input);
-        await batches.RecordRunAsync(runId, input).ConfigureAwait(false);
-        var planned = new List<BatchWork>();
-        foreach (var page in BatchPlanner.Pages(input))
-        {
-            var (value, currency) = input.Event is { } e
-                ? (e.AmountMinor, e.Currency)
-                : await valuation.ValueOfAsync(page, CancellationToken.None).ConfigureAwait(false);
-            planned.Add(new BatchWork(BatchIds.For(runId, page), runId, page, valuation.PriorityOf(value, currency), value, currency));
-        }
-        return new IngestPlan(runId, planned, []);
-    }
-}
-
-/// <summary>Records batches as queued and puts those still queued on recon-high / recon-low (<see cref="BatchEnqueuer"/>).</summary>
-public sealed class EnqueueBatchesActivity(BatchStore batches, IBatchQueue queue, IBatchStarter starter, ILogger<BatchEnqueuer> logger)
-    : TaskActivity<IReadOnlyList<BatchWork>, int>
-{
-    public override Task<int> RunAsync(TaskActivityContext context, IReadOnlyList<BatchWork> input)
-        => new BatchEnqueuer(batches, queue, starter, logger).EnqueueAsync(input, CancellationToken.None);
-}
-
 /// <summary>
 /// One dispatcher round: fills the free in-flight slots from the queues, high first (low batches never take the slots
 /// reserved for high), moves the batches to running in one statement, takes their provider tokens in one coalesced ask

@@ -1,22 +1,19 @@
 namespace Recon.Core.Pipeline;
 
-/// <summary>The ingest orchestration's answer.</summary>
+/// <summary>What the intake did with a run (the <c>output</c> of its status).</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="Batches">First-page batches planned.</param>
 /// <param name="Enqueued">How many of them were put on a queue now (fewer when a duplicate found them done).</param>
 /// <param name="Errors">Validation errors; the request was refused when not empty.</param>
 public sealed record IngestResult(string RunId, int Batches, int Enqueued, IReadOnlyList<string> Errors);
 
-/// <summary>What <see cref="PlanIngestActivity"/> produced.</summary>
-public sealed record IngestPlan(string RunId, IReadOnlyList<BatchWork> Batches, IReadOnlyList<string> Errors);
-
 /// <summary>Input of <see cref="DispatchBatchesActivity"/>.</summary>
 /// <param name="MaxInFlight">Batches allowed to run at once.</param>
 /// <param name="ReservedForHigh">Slots low batches may not take, so a high batch finds one within a poll.</param>
 /// <param name="StrandedAfterSeconds">Queue again batches queued this long with both queues empty; 0 turns it off.</param>
-/// <param name="StalledAfterSeconds">Look at batches running this long: restart or end those whose orchestration is gone
-/// or has not checkpointed for as long; 0 turns it off.</param>
-/// <param name="MaxRevivals">Restarts a batch gets before it is marked failed with the reason.</param>
+/// <param name="StalledAfterSeconds">Queue again batches that made no progress for this long (their runner died with a
+/// worker); 0 turns it off.</param>
+/// <param name="MaxRevivals">Requeues a stalled batch gets before it is marked failed with the reason.</param>
 public sealed record DispatchRequest(int MaxInFlight, int ReservedForHigh, int StrandedAfterSeconds = 0, int StalledAfterSeconds = 0, int MaxRevivals = 5);
 
 /// <summary>What one dispatch round did; <paramref name="Requeued"/> counts stranded batches queued again;
@@ -80,19 +77,19 @@ public sealed record DispatcherSettings
     /// <summary>
     /// A batch still queued this long after it was queued, while both queues are empty, lost its message (a crash between
     /// writing the row and sending the message, or a message poisoned before it started); the dispatcher queues it again.
-    /// Duplicates are harmless: a batch starts once (its id is the instance id) and a finished batch posts nothing.
+    /// Duplicates are harmless: a round hands out only batches still queued, and a finished batch posts nothing.
     /// </summary>
     public int StrandedAfterSeconds { get; init; } = 120;
 
     /// <summary>
-    /// A batch running this long is looked at (at most once per this period): if its orchestration is absent, ended, or
-    /// has not checkpointed for this long, it is stuck (its messages were lost with a crashed worker, or are held back by
-    /// the storage backend's doubling back-off) and a new execution replaces it. A healthy batch checkpoints at least
-    /// every 30 s, so 120 s is four windows of silence.
+    /// A batch running this long with no sign of progress (dispatched or begun) is looked at (at most once per this
+    /// period) and queued again: its runner died with a worker, or its activity message is held back by the storage
+    /// backend's doubling back-off. A healthy batch ends within its 30 s window plus retries, so 120 s is four windows.
+    /// The dispatcher itself is watched with the same period.
     /// </summary>
     public int StalledAfterSeconds { get; init; } = 120;
 
-    /// <summary>Restarts a stuck batch gets; after that it is marked failed with the reason, for a person to look at.</summary>
+    /// <summary>Requeues a stalled batch gets; after that it is marked failed with the reason, for a person to look at.</summary>
     public int MaxRevivals { get; init; } = 5;
 }
 

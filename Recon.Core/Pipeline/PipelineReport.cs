@@ -21,6 +21,19 @@ public sealed record BatchStatusCounts(IReadOnlyDictionary<string, int> ByStatus
             .Select(s => $"{s} {Count(s)}")) + $" (of {Total}; {Late} ran late)";
 }
 
+/// <summary>One run's batches by status (what <c>recon status</c> prints per run and the web page's runs overview lists).</summary>
+/// <param name="RunId">The run (<c>-</c> for batches without one).</param>
+/// <param name="FirstQueuedAt">When its first batch was queued.</param>
+/// <param name="LastFinishedAt">When its last finished batch finished (null while none has).</param>
+/// <param name="Total">All its batches.</param>
+/// <param name="Queued">Batches waiting in a queue.</param>
+/// <param name="Running">Batches running, late ones still running included.</param>
+/// <param name="Done">Batches done.</param>
+/// <param name="Failed">Batches failed.</param>
+/// <param name="Late">Batches that ran past their window (finished or not).</param>
+/// <param name="LastFailure">The last error of a failed batch, if any.</param>
+public sealed record RunBatchesRow(string RunId, DateTimeOffset FirstQueuedAt, DateTimeOffset? LastFinishedAt, int Total, int Queued, int Running, int Done, int Failed, int Late, string? LastFailure);
+
 /// <summary>Verdicts of one provider's transactions.</summary>
 public sealed record ProviderResultsRow(string Provider, int Transactions, int Matched, int Proposed, int Ambiguous, int Unmatched, int Duplicates, int OpenExceptions);
 
@@ -55,10 +68,49 @@ public sealed record TruthComparison(int TruthRows, int TruthPairs, int WithResu
 /// </summary>
 public static class PipelineReport
 {
-    public static async Task<BatchStatusCounts> StatusAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    /// <summary>Most runs one listing returns: the newest first.</summary>
+    public const int MaxRuns = 200;
+
+    /// <summary>The newest <paramref name="limit"/> runs (or the runs named), newest first, with their batches by status.</summary>
+    public static async Task<IReadOnlyList<RunBatchesRow>> RunsAsync(NpgsqlConnection connection, IReadOnlyList<string>? runIds, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await using var cmd = new NpgsqlCommand("""
+            select coalesce(b.run_id, '-'), min(b.queued_at), max(b.finished_at), count(*)::int,
+                   count(*) filter (where b.status = 'queued')::int, count(*) filter (where b.status in ('running', 'late'))::int,
+                   count(*) filter (where b.status = 'done')::int, count(*) filter (where b.status = 'failed')::int,
+                   count(*) filter (where b.late)::int, max(b.last_error) filter (where b.status = 'failed')
+            from batches b where ($1::text[] is null or b.run_id = any($1))
+            group by b.run_id order by min(b.queued_at) desc limit $2
+            """, connection);
+        cmd.Parameters.Add(RunsParameter(runIds));
+        cmd.Parameters.Add(new() { Value = Math.Clamp(limit, 1, MaxRuns) });
+        var rows = new List<RunBatchesRow>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new RunBatchesRow(r.GetString(0), r.GetFieldValue<DateTimeOffset>(1), r.IsDBNull(2) ? null : r.GetFieldValue<DateTimeOffset>(2),
+                r.GetInt32(3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), r.GetInt32(8), r.IsDBNull(9) ? null : r.GetString(9)));
+        }
+        return rows;
+    }
+
+    public static Task<BatchStatusCounts> StatusAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        await using var cmd = dataSource.CreateCommand("""
+        return StatusAsync(dataSource.CreateCommand, runIds, cancellationToken);
+    }
+
+    /// <summary>The same on an open connection (a host's bulkhead slot).</summary>
+    public static Task<BatchStatusCounts> StatusAsync(NpgsqlConnection connection, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return StatusAsync(sql => new NpgsqlCommand(sql, connection), runIds, cancellationToken);
+    }
+
+    private static async Task<BatchStatusCounts> StatusAsync(Func<string, NpgsqlCommand> command, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = command("""
             select status, count(*)::int, count(*) filter (where late)::int from batches
             where ($1::text[] is null or run_id = any($1)) group by status
             """);
@@ -75,10 +127,22 @@ public static class PipelineReport
         return new BatchStatusCounts(counts, total, late);
     }
 
-    public static async Task<IReadOnlyList<ProviderResultsRow>> ResultsAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<ProviderResultsRow>> ResultsAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        await using var cmd = dataSource.CreateCommand("""
+        return ResultsAsync(dataSource.CreateCommand, runIds, cancellationToken);
+    }
+
+    /// <summary>The same on an open connection (a host's bulkhead slot).</summary>
+    public static Task<IReadOnlyList<ProviderResultsRow>> ResultsAsync(NpgsqlConnection connection, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return ResultsAsync(sql => new NpgsqlCommand(sql, connection), runIds, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ProviderResultsRow>> ResultsAsync(Func<string, NpgsqlCommand> command, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = command("""
             select r.provider, count(*)::int,
                    count(*) filter (where r.outcome = 'matched')::int, count(*) filter (where r.outcome = 'proposed')::int,
                    count(*) filter (where r.outcome = 'ambiguous')::int, count(*) filter (where r.outcome = 'unmatched')::int,
@@ -100,10 +164,22 @@ public static class PipelineReport
         return rows;
     }
 
-    public static async Task<IReadOnlyList<BatchLatencyRow>> LatencyAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<BatchLatencyRow>> LatencyAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        await using var cmd = dataSource.CreateCommand("""
+        return LatencyAsync(dataSource.CreateCommand, runIds, cancellationToken);
+    }
+
+    /// <summary>The same on an open connection (a host's bulkhead slot).</summary>
+    public static Task<IReadOnlyList<BatchLatencyRow>> LatencyAsync(NpgsqlConnection connection, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return LatencyAsync(sql => new NpgsqlCommand(sql, connection), runIds, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<BatchLatencyRow>> LatencyAsync(Func<string, NpgsqlCommand> command, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = command("""
             select case when priority = 0 then 'high (0)' else 'low (1-10)' end as class, count(*)::int,
                    percentile_cont(0.5) within group (order by extract(epoch from finished_at - queued_at)),
                    percentile_cont(0.99) within group (order by extract(epoch from finished_at - queued_at)),
@@ -124,10 +200,22 @@ public static class PipelineReport
         return rows;
     }
 
-    public static async Task<IReadOnlyList<ProviderCallsRow>> CallsAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<ProviderCallsRow>> CallsAsync(NpgsqlDataSource dataSource, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        await using var cmd = dataSource.CreateCommand("""
+        return CallsAsync(dataSource.CreateCommand, runIds, cancellationToken);
+    }
+
+    /// <summary>The same on an open connection (a host's bulkhead slot).</summary>
+    public static Task<IReadOnlyList<ProviderCallsRow>> CallsAsync(NpgsqlConnection connection, IReadOnlyList<string>? runIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return CallsAsync(sql => new NpgsqlCommand(sql, connection), runIds, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ProviderCallsRow>> CallsAsync(Func<string, NpgsqlCommand> command, IReadOnlyList<string>? runIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = command("""
             select provider, count(*)::int, sum(provider_calls)::int, sum(throttled)::int, sum(token_waits)::int
             from batches where ($1::text[] is null or run_id = any($1)) group by provider order by provider
             """);

@@ -71,6 +71,7 @@ public static class PipelineServices
         services.AddSingleton(sp => new PriorityQueueClient(sp.GetRequiredService<QueueServiceClient>(), queues));
         services.AddSingleton<IBatchQueue, PriorityBatchQueue>();
         services.AddSingleton<ReconIntake>();
+        services.AddSingleton<RunsIntake>();
         services.AddSingleton<PoisonQueueProbe>();
         // the reconciliation team's side (issue 15): ledger import, review, balances; both hosts answer through these
         services.AddSingleton(configuration.GetSection(ReviewOptions.SectionName).Get<ReviewOptions>() ?? new ReviewOptions());

@@ -21,13 +21,13 @@ public sealed class DurableClientStarterTests
     public async Task TryStart_StartsUnderTheRunId_AndRefusesAnExistingInstance()
     {
         var client = new FakeClient();
-        Assert.True(await new DurableClientStarter(client.Object).TryStartAsync(nameof(IngestOrchestrator), "run-1", Batch, CancellationToken.None));
-        Assert.Equal(["get run-1", "schedule IngestOrchestrator run-1"], client.Calls);
+        Assert.True(await new DurableClientStarter(client.Object).TryStartAsync("SomeOrchestrator", "run-1", Batch, CancellationToken.None));
+        Assert.Equal(["get run-1", "schedule SomeOrchestrator run-1"], client.Calls);
         Assert.Same(Batch, client.Inputs.Single());
 
         client.Found = Metadata(OrchestrationRuntimeStatus.Running, Now);
         client.Calls.Clear();
-        Assert.False(await new DurableClientStarter(client.Object).TryStartAsync(nameof(IngestOrchestrator), "run-1", Batch, CancellationToken.None));
+        Assert.False(await new DurableClientStarter(client.Object).TryStartAsync("SomeOrchestrator", "run-1", Batch, CancellationToken.None));
         Assert.Equal(["get run-1"], client.Calls);
     }
 

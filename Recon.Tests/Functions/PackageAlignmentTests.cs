@@ -29,7 +29,7 @@ public sealed class PackageAlignmentTests
         // the file version's fourth part is a build number; major.minor.patch is the package release
         Assert.True(assemblies.Select(a => new Version(a.File.Major, a.File.Minor, a.File.Build)).Distinct().Count() == 1, $"file versions differ:\n{listing}");
 
-        var coreBuiltAgainst = typeof(Core.Pipeline.IngestOrchestrator).Assembly.GetReferencedAssemblies()
+        var coreBuiltAgainst = typeof(Core.Pipeline.DispatcherOrchestrator).Assembly.GetReferencedAssemblies()
             .Single(a => a.Name == "Microsoft.DurableTask.Abstractions").Version;
         Assert.Equal(coreBuiltAgainst, assemblies[0].Assembly);
     }

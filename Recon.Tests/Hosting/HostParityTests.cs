@@ -49,12 +49,15 @@ public sealed class HostParityTests
     [Fact]
     public async Task SameRequests_BothHosts_AnswerTheSameStatusCodesBodiesAndLocations()
     {
+        // each host with its own database (what a run started is kept there), the same requests to both
         await using var stack = await PipelineStack.CreateAsync(seed: 71, size: 10);
+        await using var stackF = await PipelineStack.CreateAsync(seed: 71, size: 10);
         var worker = WorkerApp.Build([], settings: stack.Settings());
         await worker.StartAsync();
         try
         {
-            using var functionsHost = BuildFunctionsHost(stack.Settings());
+            await CreateBatchQueuesAsync(stackF);
+            using var functionsHost = BuildFunctionsHost(stackF.Settings());
             var functions = ActivatorUtilities.CreateInstance<PipelineFunctions>(functionsHost.Services);
             var client = new StatefulDurableClient();
             foreach (var (name, method, path, body) in Requests)
@@ -70,7 +73,10 @@ public sealed class HostParityTests
             Assert.Equal(HttpStatusCode.Accepted, valid.Status);
             Assert.Contains("\"started\":false", valid.Body, StringComparison.Ordinal);
             Assert.Equal($"http://127.0.0.1:{stack.Port}/api/reconciliations/parity-run-1", valid.Location);
-            Assert.Equal(["schedule IngestOrchestrator parity-run-1"], client.Scheduled);
+            // the run was planned and queued by the intake itself (no orchestration per run), and the dispatcher signalled once
+            Assert.Empty(client.Scheduled);
+            Assert.Equal(["raise work recon-dispatcher"], client.Raised);
+            Assert.Equal((1, 1), await PlannedAsync(stackF, "parity-run-1"));
 
             // a known run: both answer 200 with its id (the runtime status and batch counts differ: only the worker ran it)
             var known = await SendToWorkerAsync(stack, "GET", "/api/reconciliations/parity-run-1", null);
@@ -125,8 +131,10 @@ public sealed class HostParityTests
         }
 
         // the Functions trigger, on its own ingest queue name so its poison queue is its own
+        await using var stackF = await PipelineStack.CreateAsync(seed: 72, size: 10);
         var functionsQueue = stack.IngestQueue + "-f";
-        var settings = stack.Settings();
+        await CreateBatchQueuesAsync(stackF);
+        var settings = stackF.Settings();
         settings["Recon:Queues:Ingest"] = functionsQueue;
         using var functionsHost = BuildFunctionsHost(settings);
         var functions = ActivatorUtilities.CreateInstance<PipelineFunctions>(functionsHost.Services);
@@ -147,7 +155,30 @@ public sealed class HostParityTests
         }
         Assert.Contains(fromWorker.Values, r => r.StartsWith("invalid reconciliation request: body: not a reconciliation request", StringComparison.Ordinal));
         Assert.Contains(fromWorker.Values, r => r.Contains("provider: 'paypal'", StringComparison.Ordinal));
-        Assert.Equal(["schedule IngestOrchestrator parity-queue-1"], client.Scheduled);
+        Assert.Equal(["raise work recon-dispatcher"], client.Raised);
+        Assert.Equal((1, 1), await PlannedAsync(stackF, "parity-queue-1"));
+        Assert.Equal((1, 1), await PlannedAsync(stack, "parity-queue-1"));
+    }
+
+    /// <summary>recon-high / recon-low of a stack no worker runs on (on Azure, bicep creates them).</summary>
+    private static async Task CreateBatchQueuesAsync(PipelineStack stack)
+    {
+        var settings = stack.Settings();
+        foreach (var name in new[] { settings["Recon:Queues:HighQueue"]!, settings["Recon:Queues:LowQueue"]! })
+        {
+            await new QueueClient(TestStack.Storage, name).CreateIfNotExistsAsync();
+        }
+    }
+
+    /// <summary>What the intake recorded for a run: first pages planned, and queued.</summary>
+    private static async Task<(int?, int?)> PlannedAsync(PipelineStack stack, string runId)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(stack.Db.ConnectionString);
+        await using var cmd = dataSource.CreateCommand("select planned, enqueued from runs where run_id = $1");
+        cmd.Parameters.Add(new Npgsql.NpgsqlParameter { Value = runId });
+        await using var r = await cmd.ExecuteReaderAsync();
+        Assert.True(await r.ReadAsync(), $"no run {runId}");
+        return (r.IsDBNull(0) ? null : r.GetInt32(0), r.IsDBNull(1) ? null : r.GetInt32(1));
     }
 
     private sealed record Answer(HttpStatusCode Status, string Body, string? Location);
@@ -210,11 +241,19 @@ public sealed class HostParityTests
                     _instances[id] = new OrchestrationMetadata(name.Name, id) { RuntimeStatus = OrchestrationRuntimeStatus.Pending, LastUpdatedAt = DateTimeOffset.UtcNow };
                     return Task.FromResult(id);
                 });
+            mock.Setup(c => c.RaiseEventAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<object?>(), It.IsAny<CancellationToken>()))
+                .Returns((string id, string name, object? _, CancellationToken _) =>
+                {
+                    Raised.Add($"raise {name} {id}");
+                    return Task.CompletedTask;
+                });
             Object = mock.Object;
         }
 
         public DurableTaskClient Object { get; }
 
         public List<string> Scheduled { get; } = [];
+
+        public List<string> Raised { get; } = [];
     }
 }

@@ -20,9 +20,6 @@ public static class HostScenarios
 
     private static readonly Dictionary<string, Func<IHostUnderTest, Task>> Table = new(StringComparer.Ordinal)
     {
-        [nameof(Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone)] = Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone,
-        [nameof(Ingest_PayoutEvent_RequestArrivesWithItsEvent)] = Ingest_PayoutEvent_RequestArrivesWithItsEvent,
-        [nameof(Ingest_InvalidRequest_ReturnsErrorsWithoutActivities)] = Ingest_InvalidRequest_ReturnsErrorsWithoutActivities,
         [nameof(Dispatcher_FansOutScalesFailsAndPolls_CarriesItsStateAcrossContinueAsNew)] = Dispatcher_FansOutScalesFailsAndPolls_CarriesItsStateAcrossContinueAsNew,
     };
 
@@ -30,87 +27,16 @@ public static class HostScenarios
 
     public static Task RunAsync(string scenario, IHostUnderTest host) => Table[scenario](host);
 
-    /// <summary>Registers the two Core orchestrators and the scripted activities with a host's registry.</summary>
+    /// <summary>Registers the Core orchestrator and the scripted activities with a host's registry.</summary>
     public static void Register(Action<Type> addOrchestrator, Action<Type> addActivity)
     {
         ArgumentNullException.ThrowIfNull(addOrchestrator);
         ArgumentNullException.ThrowIfNull(addActivity);
-        addOrchestrator(typeof(IngestOrchestrator));
         addOrchestrator(typeof(DispatcherOrchestrator));
         foreach (var activity in typeof(Scripted).GetNestedTypes().Where(t => typeof(ITaskActivity).IsAssignableFrom(t) && !t.IsAbstract))
         {
             addActivity(activity);
         }
-    }
-
-    // ---- ingest ---------------------------------------------------------------------------------------------------
-
-    private static async Task Ingest_DateRange_PlansADayPerBatchAndEnqueuesThoseNotDone(IHostUnderTest host)
-    {
-        // across a month end, with an explicit run id and page size: every field of the request has to arrive
-        var request = new ReconciliationRequest(Core.Domain.Providers.Stripe, "acct_range", new(2025, 3, 30), new(2025, 4, 1), PageSize: 50, RunId: "run-hosts-range");
-        var plan = PlanOf(request);
-        var run = host.Book.Open(host.NewInstanceId("ingest"))
-            .On<ReconciliationRequest, IngestPlan>(nameof(PlanIngestActivity), (input, _) => PlanOf(input))
-            // one of the three was found running already, so two go on a queue
-            .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count - 1);
-
-        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
-
-        ended.AssertCompleted();
-        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
-        Assert.Equal(("run-hosts-range", 3, 2), (result.RunId, result.Batches, result.Enqueued));
-        Assert.Empty(result.Errors);
-        Assert.Equal([nameof(PlanIngestActivity), nameof(EnqueueBatchesActivity)], run.Names);
-        Assert.Equal(request, run.Inputs<ReconciliationRequest>(nameof(PlanIngestActivity)).Single());
-        var enqueued = run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single();
-        Assert.Equal(plan.Batches, enqueued);
-        Assert.Equal([new DateOnly(2025, 3, 30), new DateOnly(2025, 3, 31), new DateOnly(2025, 4, 1)], enqueued.Select(b => b.Page.From));
-        // a long past int: value is minor units of a large payout
-        Assert.Equal(5_000_000_000_01L, enqueued[0].ValueMinor);
-    }
-
-    private static async Task Ingest_PayoutEvent_RequestArrivesWithItsEvent(IHostUnderTest host)
-    {
-        var request = new ReconciliationRequest(Core.Domain.Providers.Stripe, "acct_evt", null, null, new ProviderEvent("payout.paid", "po_1", new(2025, 3, 2), 5_000_000, "USD"));
-        var run = host.Book.Open(host.NewInstanceId("ingest-event"))
-            .On<ReconciliationRequest, IngestPlan>(nameof(PlanIngestActivity), (input, _) => PlanOf(input))
-            .On<IReadOnlyList<BatchWork>, int>(nameof(EnqueueBatchesActivity), (input, _) => input.Count);
-
-        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
-
-        ended.AssertCompleted();
-        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
-        Assert.Equal((ReconciliationRequests.RunIdOf(request), 1, 1), (result.RunId, result.Batches, result.Enqueued));
-        var received = run.Inputs<ReconciliationRequest>(nameof(PlanIngestActivity)).Single();
-        Assert.Equal(request, received);
-        Assert.Null(received.From);
-        Assert.Null(received.RunId);
-        Assert.Equal(PlanOf(request).Batches, run.Inputs<IReadOnlyList<BatchWork>>(nameof(EnqueueBatchesActivity)).Single());
-    }
-
-    private static async Task Ingest_InvalidRequest_ReturnsErrorsWithoutActivities(IHostUnderTest host)
-    {
-        var request = new ReconciliationRequest("paypal", "", new(2025, 3, 5), new(2025, 3, 1), PageSize: 500);
-        var run = host.Book.Open(host.NewInstanceId("ingest-invalid"));
-
-        var ended = await host.RunAsync(nameof(IngestOrchestrator), run.InstanceId, request);
-
-        ended.AssertCompleted();
-        var result = host.Converter.Deserialize<IngestResult>(ended.Output)!;
-        Assert.Equal((ReconciliationRequests.RunIdOf(request), 0, 0), (result.RunId, result.Batches, result.Enqueued));
-        Assert.Equal(ReconciliationRequests.Validate(request), result.Errors);
-        Assert.Empty(run.Names);
-    }
-
-    /// <summary>What the scripted planner answers: the real planner's pages and ids, a made-up value and priority per day.</summary>
-    private static IngestPlan PlanOf(ReconciliationRequest request)
-    {
-        var runId = ReconciliationRequests.RunIdOf(request);
-        var batches = BatchPlanner.Pages(request)
-            .Select((page, i) => new BatchWork(BatchIds.For(runId, page), runId, page, i == 0 ? 0 : 4, 5_000_000_000_01L - i, i == 0 ? "EUR" : "USD"))
-            .ToList();
-        return new IngestPlan(runId, batches, []);
     }
 
     // ---- the batches the dispatcher hands out ----------------------------------------------------------------------
@@ -306,10 +232,6 @@ public static class Scripted
         public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => book.AnswerAsync<TInput, TOutput>(context, input);
     }
 
-    public sealed class PlanIngestActivity(ScenarioBook book) : Activity<ReconciliationRequest, IngestPlan>(book);
-
-    public sealed class EnqueueBatchesActivity(ScenarioBook book) : Activity<IReadOnlyList<BatchWork>, int>(book);
-
     public sealed class DispatchBatchesActivity(ScenarioBook book) : Activity<DispatchRequest, DispatchResult>(book);
 
     public sealed class RunBatchActivity(ScenarioBook book) : Activity<RunBatch, BatchOutcome>(book);
@@ -317,5 +239,5 @@ public static class Scripted
     /// <summary>Each stand-in with the Core activity of the same name (null when Core has none).</summary>
     public static IEnumerable<(Type Scripted, Type? Core)> Pairs()
         => typeof(Scripted).GetNestedTypes().Where(t => !t.IsAbstract && typeof(ITaskActivity).IsAssignableFrom(t))
-            .Select(t => (t, typeof(Recon.Core.Pipeline.PlanIngestActivity).Assembly.GetType($"Recon.Core.Pipeline.{t.Name}")));
+            .Select(t => (t, typeof(Recon.Core.Pipeline.DispatchBatchesActivity).Assembly.GetType($"Recon.Core.Pipeline.{t.Name}")));
 }

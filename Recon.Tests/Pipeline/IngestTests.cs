@@ -40,30 +40,4 @@ public sealed class IngestTests
         var page = Assert.Single(BatchPlanner.Pages(request));
         Assert.Equal(new DateOnly(2025, 3, 2), page.From);
     }
-
-    [Fact]
-    public async Task IngestOrchestrator_InvalidRequest_ReturnsErrorsWithoutCallingActivities()
-    {
-        var ctx = new FakeOrchestrationContext(DateTime.UtcNow);
-
-        var result = await new IngestOrchestrator().RunAsync(ctx.Object, Valid with { Account = "" });
-
-        Assert.Contains("account: required", result.Errors);
-        Assert.Empty(ctx.Calls);
-    }
-
-    [Fact]
-    public async Task IngestOrchestrator_ValidRequest_PlansThenEnqueues()
-    {
-        var batch = new BatchWork("b-1", "run-1", BatchPlanner.Pages(Valid)[0], 0, 1, "USD");
-        var ctx = new FakeOrchestrationContext(DateTime.UtcNow)
-            .On(nameof(PlanIngestActivity), _ => new IngestPlan("run-1", [batch], []))
-            .On(nameof(EnqueueBatchesActivity), _ => 1);
-
-        var result = await new IngestOrchestrator().RunAsync(ctx.Object, Valid);
-
-        Assert.Equal([nameof(PlanIngestActivity), nameof(EnqueueBatchesActivity)], ctx.CallNames);
-        Assert.Equal(new IngestResult("run-1", 1, 1, []), result with { Errors = [] });
-        Assert.Empty(result.Errors);
-    }
 }

@@ -22,31 +22,6 @@ public sealed class DurableHostScenarioTests(DurableHostScenarioTests.Host host)
     [MemberData(nameof(Scenarios))]
     public Task CoreOrchestrator_OnDtfxOverAzurite_BehavesAsTheScenarioExpects(string scenario) => HostScenarios.RunAsync(scenario, host);
 
-    /// <summary>
-    /// A difference of the backends, not of Recon's code: a failed orchestration's state on Azure Storage has no failure
-    /// details, and its output is the failure as plain text, not JSON (the gRPC client Functions uses reports failure
-    /// details). Whatever reads a DTFx state's output as JSON must expect this for a failed run: the status view
-    /// (<see cref="Core.Hosting.ReconIntake.OutputOf"/>) reports it as a JSON string.
-    /// </summary>
-    [Fact]
-    public async Task FailedOrchestration_StateOutput_IsPlainTextNotJson()
-    {
-        var request = new Core.Pipeline.ReconciliationRequest(Core.Domain.Providers.Stripe, "acct_fail", new(2025, 3, 1), new(2025, 3, 1), RunId: "run-hosts-fail");
-        var run = host.Book.Open(host.NewInstanceId("ingest-fail"))
-            .On<Core.Pipeline.ReconciliationRequest, Core.Pipeline.IngestPlan>(nameof(Core.Pipeline.PlanIngestActivity), (_, _) => throw new InvalidOperationException("database down"));
-
-        await host.StartAsync(nameof(Core.Pipeline.IngestOrchestrator), run.InstanceId, request);
-        var state = await TestHubs.WaitForCompletionAsync(host.Client, run.InstanceId, HostScenarios.RunLimit);
-
-        Assert.Equal(OrchestrationStatus.Failed, state.OrchestrationStatus);
-        Assert.Null(state.FailureDetails);
-        Assert.Equal("Microsoft.DurableTask.TaskFailedException: Task 'PlanIngestActivity' (#0) failed with an unhandled exception: database down", state.Output);
-        Assert.ThrowsAny<System.Text.Json.JsonException>(() => System.Text.Json.JsonDocument.Parse(state.Output));
-        var reported = Core.Hosting.ReconIntake.OutputOf(state.Output);
-        Assert.Equal(System.Text.Json.JsonValueKind.String, reported!.Value.ValueKind);
-        Assert.Equal(state.Output, reported.Value.GetString());
-    }
-
     /// <summary>One task hub for the class (the first orchestration on a new hub waits for its partition lease).</summary>
     public sealed class Host : IHostUnderTest, IAsyncLifetime
     {

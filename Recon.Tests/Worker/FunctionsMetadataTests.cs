@@ -26,10 +26,24 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("httpTrigger", triggers["StartReconciliation"]);
         Assert.Equal("httpTrigger", triggers["GetReconciliation"]);
         Assert.Equal("queueTrigger", triggers["IngestFromQueue"]);
-        foreach (var orchestrator in new[] { "IngestOrchestrator", "DispatcherOrchestrator" })
+        foreach (var orchestrator in new[] { "DispatcherOrchestrator" })
         {
             Assert.Equal("orchestrationTrigger", triggers[orchestrator]);
         }
+        // the web page loads without a key (it holds no data); every data call, reads included, needs one
+        var auth = doc.RootElement.EnumerateArray().ToDictionary(
+            f => f.GetProperty("name").GetString()!,
+            f => f.GetProperty("bindings").EnumerateArray().Where(b => b.GetProperty("type").GetString() == "httpTrigger")
+                .Select(b => b.TryGetProperty("authLevel", out var a) ? a.GetString() : null).FirstOrDefault());
+        Assert.Equal("Anonymous", auth["WebPage"], ignoreCase: true);
+        Assert.Equal("ui/{file?}", doc.RootElement.EnumerateArray().Single(f => f.GetProperty("name").GetString() == "WebPage")
+            .GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger").GetProperty("route").GetString());
+        foreach (var (name, level) in auth.Where(a => a.Value is not null && a.Key is not "WebPage" and not nameof(Recon.Functions.HealthFunction)))
+        {
+            Assert.True(string.Equals(level, "Function", StringComparison.OrdinalIgnoreCase), $"{name} is {level}: every data call needs a function key");
+        }
+        Assert.Contains("ListRuns", auth.Keys);
+        Assert.Contains("RunReport", auth.Keys);
         foreach (var activity in Recon.Worker.PipelineRegistry.Create().Activities.Keys)
         {
             Assert.Equal("activityTrigger", triggers[activity]);

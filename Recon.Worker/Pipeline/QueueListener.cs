@@ -9,9 +9,11 @@ namespace Recon.Worker.Pipeline;
 /// <summary>
 /// What the Functions queue trigger does for Recon.Worker: polls one queue (creating it and its poison queue), hands each
 /// message to <see cref="HandleAsync"/> and deletes it when that returns; a message whose handling threw is left to come
-/// back after its visibility timeout (Core's handlers poison it with the reason on its last delivery).
+/// back after its visibility timeout (Core's handlers poison it with the reason on its last delivery). The messages of one
+/// receive are handled <paramref name="concurrently"/> (as the Functions trigger handles its batch): the recon-ingest
+/// listener handled one at a time and, in the spike benchmark, planned ~1.8 runs a second while 100 arrived.
 /// </summary>
-public abstract class QueueListener(QueueServiceClient service, string queueName, int batchSize, TimeSpan visibilityTimeout, ILogger logger)
+public abstract class QueueListener(QueueServiceClient service, string queueName, int batchSize, TimeSpan visibilityTimeout, ILogger logger, bool concurrently = false)
     : BackgroundService
 {
     /// <summary>Idle back-off between polls: 1 s keeps an ingest well inside a batch window (host.json maxPollingInterval).</summary>
@@ -41,17 +43,15 @@ public abstract class QueueListener(QueueServiceClient service, string queueName
                 logger.LogWarning(ex, "Reading {Queue} failed; trying again", queueName);
                 messages = [];
             }
-            foreach (var message in messages)
+            if (concurrently)
             {
-                try
+                await Task.WhenAll(messages.Select(m => HandleOneAsync(queue, m, stoppingToken))).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var message in messages)
                 {
-                    await HandleAsync(message, stoppingToken).ConfigureAwait(false);
-                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // as a Functions trigger that threw: the message comes back after its visibility timeout
-                    logger.LogWarning(ex, "{Queue} message {Id} (delivery {Count}) failed; it comes back after {Timeout}", queueName, message.MessageId, message.DequeueCount, visibilityTimeout);
+                    await HandleOneAsync(queue, message, stoppingToken).ConfigureAwait(false);
                 }
             }
             if (messages.Length == 0)
@@ -65,6 +65,20 @@ public abstract class QueueListener(QueueServiceClient service, string queueName
                     return;
                 }
             }
+        }
+    }
+
+    private async Task HandleOneAsync(QueueClient queue, QueueMessage message, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await HandleAsync(message, stoppingToken).ConfigureAwait(false);
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // as a Functions trigger that threw: the message comes back after its visibility timeout
+            logger.LogWarning(ex, "{Queue} message {Id} (delivery {Count}) failed; it comes back after {Timeout}", queueName, message.MessageId, message.DequeueCount, visibilityTimeout);
         }
     }
 }
