@@ -19,6 +19,7 @@ internal static class CommandLine
         ["exceptions"] = ("the review queue through the running worker: " + ReviewCommands.ExceptionsUsage, ReviewCommands.ExceptionsAsync),
         ["match-confirm"] = ("confirm a proposal or match by hand (1:1, 1:N, N:1): " + ReviewCommands.ConfirmUsage, ReviewCommands.ConfirmAsync),
         ["unmatch"] = ("undo a verdict: " + ReviewCommands.UnmatchUsage, ReviewCommands.UnmatchAsync),
+        ["balances"] = ("the balance proof per bank account and statement day (exit 3 when a day does not prove): " + ReportCommands.BalancesUsage, ReportCommands.BalancesAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

@@ -32,7 +32,12 @@ internal static class ReviewCommands
             Console.WriteLine("id\tkind\titem\taccount\tvalue_date\tamount_minor\tcurrency\treason\toutcome\tscore\tcandidates\tage_days\tetag");
             foreach (var i in doc.RootElement.GetProperty("items").EnumerateArray())
             {
-                var item = i.GetProperty("kind").GetString() == "ledger_entry" ? i.GetProperty("ledgerId").GetString() : $"{i.GetProperty("provider").GetString()}:{i.GetProperty("providerTxId").GetString()}";
+                var item = i.GetProperty("kind").GetString() switch
+                {
+                    "ledger_entry" => i.GetProperty("ledgerId").GetString(),
+                    "balance_unproved" => $"{i.GetProperty("provider").GetString()}:{i.GetProperty("account").GetString()}:{i.GetProperty("valueDate").GetString()}",
+                    _ => $"{i.GetProperty("provider").GetString()}:{i.GetProperty("providerTxId").GetString()}",
+                };
                 var candidates = string.Join(';', i.GetProperty("candidates").EnumerateArray().Select(c => $"{c.GetProperty("id").GetString()}({c.GetProperty("amountMinor").GetInt64().ToString(CultureInfo.InvariantCulture)})"));
                 Console.WriteLine(string.Join('\t', i.GetProperty("id").GetInt64().ToString(CultureInfo.InvariantCulture), i.GetProperty("kind").GetString(), item, i.GetProperty("account").GetString(),
                     i.GetProperty("valueDate").GetString(), i.GetProperty("amountMinor").GetInt64().ToString(CultureInfo.InvariantCulture), i.GetProperty("currency").GetString(),
@@ -85,7 +90,7 @@ internal static class ReviewCommands
         return ok ? Print(body) : Fail("unmatch", body);
     }
 
-    private static async Task<(bool Ok, string Body)> SendAsync(IConfiguration configuration, string? worker, HttpMethod method, string path, string? json)
+    internal static async Task<(bool Ok, string Body)> SendAsync(IConfiguration configuration, string? worker, HttpMethod method, string path, string? json)
     {
         var baseUri = PipelineCli.WorkerUrl(configuration, worker);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -100,13 +105,13 @@ internal static class ReviewCommands
         return (response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}");
     }
 
-    private static int Print(string body)
+    internal static int Print(string body)
     {
         Console.WriteLine(body[(body.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
         return 0;
     }
 
-    private static int Fail(string verb, string body)
+    internal static int Fail(string verb, string body)
     {
         Console.Error.WriteLine($"recon {verb}: refused ({body})");
         return 1;

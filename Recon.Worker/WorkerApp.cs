@@ -11,6 +11,7 @@ using Recon.Core.Ledger;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
+using Recon.Core.Reports;
 using Recon.Core.Review;
 using Recon.Worker.Hosting;
 using Recon.Worker.Pipeline;
@@ -92,6 +93,8 @@ public static class WorkerApp
             Write(await intake.VerdictAsync(provider, providerTxId, ct).ConfigureAwait(false)));
         app.MapDelete("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
             Write(await intake.UnmatchAsync(provider, providerTxId, QueryOf(http), LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/balances", async (HttpRequest http, ReportIntake reports, CancellationToken ct) =>
+            Write(await reports.BalancesAsync(QueryOf(http), ct).ConfigureAwait(false)));
         app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
             Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Recon.Core.Balances;
 using Recon.Core.Hosting;
 
 namespace Recon.Core.Review;
@@ -11,7 +12,7 @@ namespace Recon.Core.Review;
 /// 400), runs the action through <see cref="ReviewStore"/> and answers with the same codes and bodies on either host:
 /// 404 for an unknown item, 409 for a stale etag or an entry matched elsewhere.
 /// </summary>
-public sealed class ReviewIntake(ReviewStore store)
+public sealed class ReviewIntake(ReviewStore store, BalanceStore balances)
 {
     /// <summary>An action body is a few ids and a note; 64 KiB is generous and refuses anything else unread.</summary>
     public const int MaxBodyBytes = 64 * 1024;
@@ -37,6 +38,9 @@ public sealed class ReviewIntake(ReviewStore store)
         {
             return new HostReply(HttpStatusCode.BadRequest, new { errors });
         }
+        // a statement day that does not prove is an exception of its own: proofs move with every verdict, so they are brought
+        // up to date before the queue is read (the newest BalanceStore.MaxDays statement days)
+        await balances.ProveAsync(new BalanceFilter(filter.Account, null, filter.Provider), withItems: false, cancellationToken).ConfigureAwait(false);
         return new HostReply(HttpStatusCode.OK, await store.ListAsync(filter, cancellationToken).ConfigureAwait(false));
     }
 

@@ -43,6 +43,12 @@ public sealed class ReviewStore(DatabaseBulkhead database)
     private const string VerdictEtagSql = "md5(concat_ws('|', r.outcome, array_to_string(r.ledger_ids, chr(31)), r.decided_by, r.score::text, r.rule, r.reason))";
     private const string NoVerdictEtag = "md5('no verdict')";
 
+    // an exception's etag: its verdict's (a provider transaction), its entry's version (a ledger entry), its difference (a
+    // statement day that does not prove: a new difference is a different question)
+    private const string ExceptionEtagSql = "case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0)) "
+        + "when e.kind = 'balance_unproved' then md5('balance|' || e.id || '|' || e.amount_minor) "
+        + "else coalesce(" + VerdictEtagSql + ", " + NoVerdictEtag + ") end";
+
     /// <summary>One page of open exceptions, oldest first.</summary>
     public Task<object> ListAsync(ExceptionFilter filter, CancellationToken cancellationToken = default)
     {
@@ -50,23 +56,22 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         return database.RunAsync<object>(async (c, ct) =>
         {
             await using var cmd = new NpgsqlCommand($"""
-                select e.id, e.kind, e.provider, e.provider_tx_id, e.ledger_id, coalesce(pt.account, l.account), coalesce(pt.value_date, l.value_date),
+                select e.id, e.kind, e.provider, e.provider_tx_id, e.ledger_id, coalesce(pt.account, l.account, e.account), coalesce(pt.value_date, l.value_date, e.statement_day),
                        e.amount_minor, e.currency, e.reason, e.created_at, (now()::date - e.created_at::date),
                        r.outcome, r.score, r.rule, r.difference_minor, r.decided_by,
                        (select coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'account', c.account, 'amountMinor', c.amount_minor,
                                  'currency', c.currency, 'valueDate', c.value_date, 'reference', c.reference, 'version', c.version) order by c.id), '[]'::jsonb)
                         from ledger_entries c where c.id = any(r.ledger_ids))::text,
-                       case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0))
-                            else coalesce({VerdictEtagSql}, {NoVerdictEtag}) end
+                       {ExceptionEtagSql}
                 from exceptions e
                 left join provider_transactions pt on e.kind = 'provider_transaction' and pt.provider = e.provider and pt.provider_tx_id = e.provider_tx_id
                 left join reconciliation_results r on e.kind = 'provider_transaction' and r.provider = e.provider and r.provider_tx_id = e.provider_tx_id
                 left join ledger_entries l on e.kind = 'ledger_entry' and l.id = e.ledger_id
                 where e.status = 'open'
                   and ($1::text is null or e.provider = $1)
-                  and ($2::text is null or coalesce(pt.account, l.account) = $2)
-                  and ($3::date is null or coalesce(pt.value_date, l.value_date) >= $3)
-                  and ($4::date is null or coalesce(pt.value_date, l.value_date) <= $4)
+                  and ($2::text is null or coalesce(pt.account, l.account, e.account) = $2)
+                  and ($3::date is null or coalesce(pt.value_date, l.value_date, e.statement_day) >= $3)
+                  and ($4::date is null or coalesce(pt.value_date, l.value_date, e.statement_day) <= $4)
                   and ($5::bigint is null or abs(e.amount_minor) >= $5)
                   and ($6::bigint is null or abs(e.amount_minor) <= $6)
                   and ($7::int is null or e.created_at <= now() - make_interval(days => $7))
@@ -291,9 +296,8 @@ public sealed class ReviewStore(DatabaseBulkhead database)
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
             await using var read = new NpgsqlCommand($"""
                 select e.status, e.resolved_by, e.resolved_at,
-                       case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0))
-                            else coalesce({VerdictEtagSql}, {NoVerdictEtag}) end,
-                       e.kind, coalesce(e.provider || ':' || e.provider_tx_id, e.ledger_id)
+                       {ExceptionEtagSql},
+                       e.kind, coalesce(e.provider || ':' || e.provider_tx_id, e.ledger_id, e.provider || ':' || e.account || ':' || e.statement_day::text)
                 from exceptions e
                 left join reconciliation_results r on e.kind = 'provider_transaction' and r.provider = e.provider and r.provider_tx_id = e.provider_tx_id
                 left join ledger_entries l on e.kind = 'ledger_entry' and l.id = e.ledger_id
