@@ -35,6 +35,14 @@ public sealed class ReviewStore(DatabaseBulkhead database)
     /// <summary>Most items one page returns: a screenful of review work many times over, and a bounded response.</summary>
     public const int MaxPageSize = 500;
 
+    /// <summary>What <see cref="MatchAsync"/> answers for a proposal below a bulk confirm's minimum score: not an error of
+    /// the request (the caller asked for "above the score"), reported as skipped.</summary>
+    public const int BelowScoreStatus = 422;
+
+    /// <summary>Most items one bulk action takes: each is its own transaction and audit entry (a few ms), so a call stays
+    /// within seconds; a larger set is worked in several calls (<c>remaining</c> says how many are left).</summary>
+    public const int MaxBulkItems = 1000;
+
     /// <summary>The reason codes a person may close an exception with.</summary>
     public static IReadOnlyList<string> ResolutionCodes { get; } =
         ["timing_difference", "written_off", "duplicate_refunded", "bank_error", "ledger_corrected", "not_ours", "other"];
@@ -128,6 +136,44 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         }, cancellationToken);
     }
 
+    /// <summary>The proposals a bulk confirm by filter takes: proposed verdicts scored at least <paramref name="minScore"/>
+    /// (all filters optional), at most <see cref="MaxBulkItems"/>, with their etags as of now; and how many more there are.</summary>
+    public Task<(List<MatchMember> Members, long Remaining)> ProposalsAsync(string? runId, string? provider, string? account, DateOnly? day, int minScore,
+        CancellationToken cancellationToken = default)
+        => database.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand($$"""
+                select r.provider, r.provider_tx_id, {{VerdictEtagSql}}, count(*) over ()
+                from reconciliation_results r
+                join provider_transactions pt on pt.provider = r.provider and pt.provider_tx_id = r.provider_tx_id
+                where r.outcome = 'proposed' and r.score >= $5
+                  and ($1::text is null or r.batch_id in (select batch_id from batches where run_id = $1))
+                  and ($2::text is null or r.provider = $2)
+                  and ($3::text is null or pt.account = $3)
+                  and ($4::date is null or pt.value_date = $4)
+                order by r.provider, r.provider_tx_id
+                limit $6
+                """, c);
+            cmd.Parameters.Add(new() { Value = (object?)runId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)provider ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)account ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = day is { } d ? d : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.Parameters.Add(new() { Value = minScore });
+            cmd.Parameters.Add(new() { Value = MaxBulkItems });
+            var members = new List<MatchMember>();
+            long total = 0;
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                members.Add(new MatchMember(r.GetString(0), r.GetString(1), r.GetString(2)));
+                total = r.GetInt64(3);
+            }
+            return (members, total - members.Count);
+        }, cancellationToken);
+
+    /// <summary>The etag of a verdict as SQL over <c>reconciliation_results r</c> (what a results page shows for a bulk confirm).</summary>
+    public static string VerdictEtagSqlOf => VerdictEtagSql;
+
     /// <summary>A provider transaction's verdict with its etag (what unmatch needs), or null.</summary>
     public Task<object?> VerdictAsync(string provider, string providerTxId, CancellationToken cancellationToken = default)
         => database.RunAsync<object?>(async (c, ct) =>
@@ -149,8 +195,10 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         }, cancellationToken);
 
     /// <summary>Confirms a proposal (<paramref name="ledgerIds"/> empty: the proposed entries) or matches by hand: one
-    /// transaction to one or more entries (1:1, 1:N) or several transactions to one entry (N:1).</summary>
-    public Task<ReviewOutcome> MatchAsync(IReadOnlyList<MatchMember> members, IReadOnlyList<string> ledgerIds, string actor, string? note, CancellationToken cancellationToken = default)
+    /// transaction to one or more entries (1:1, 1:N) or several transactions to one entry (N:1). With a minimum score (bulk
+    /// confirm), a proposal scored below it is not confirmed: <see cref="BelowScoreStatus"/>.</summary>
+    public Task<ReviewOutcome> MatchAsync(IReadOnlyList<MatchMember> members, IReadOnlyList<string> ledgerIds, string actor, string? note, CancellationToken cancellationToken = default,
+        int? minScore = null)
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentNullException.ThrowIfNull(ledgerIds);
@@ -179,6 +227,10 @@ public sealed class ReviewStore(DatabaseBulkhead database)
                     if (members.Count != 1 || verdict is null || verdict.Outcome != "proposed" || verdict.LedgerIds.Length == 0)
                     {
                         return ReviewOutcome.Refused(400, $"ledgerIds: required (only one proposed verdict can be confirmed without naming entries; {m.Provider}:{m.ProviderTxId} is {verdict?.Outcome ?? "without a verdict"})");
+                    }
+                    if (verdict.Score < minScore)
+                    {
+                        return ReviewOutcome.Refused(BelowScoreStatus, $"{m.Provider}:{m.ProviderTxId} is proposed at score {verdict.Score}, below {minScore}");
                     }
                     ids = verdict.LedgerIds;
                 }
@@ -359,15 +411,15 @@ public sealed class ReviewStore(DatabaseBulkhead database)
             return new { items };
         }, cancellationToken);
 
-    private sealed record Verdict(string Outcome, string[] LedgerIds, string DecidedBy, string Etag);
+    private sealed record Verdict(string Outcome, string[] LedgerIds, string DecidedBy, string Etag, int Score);
 
     private static async Task<Verdict?> ReadVerdictAsync(NpgsqlConnection c, NpgsqlTransaction tx, string provider, string providerTxId, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"select r.outcome, r.ledger_ids, r.decided_by, {VerdictEtagSql} from reconciliation_results r where r.provider = $1 and r.provider_tx_id = $2 for update", c, tx);
+        await using var cmd = new NpgsqlCommand($"select r.outcome, r.ledger_ids, r.decided_by, {VerdictEtagSql}, r.score from reconciliation_results r where r.provider = $1 and r.provider_tx_id = $2 for update", c, tx);
         cmd.Parameters.Add(new() { Value = provider });
         cmd.Parameters.Add(new() { Value = providerTxId });
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        return await r.ReadAsync(ct).ConfigureAwait(false) ? new Verdict(r.GetString(0), r.GetFieldValue<string[]>(1), r.GetString(2), r.GetString(3)) : null;
+        return await r.ReadAsync(ct).ConfigureAwait(false) ? new Verdict(r.GetString(0), r.GetFieldValue<string[]>(1), r.GetString(2), r.GetString(3), r.GetInt32(4)) : null;
     }
 
     /// <summary>The posting lock of each provider, in a fixed order (as the ledger import takes them): no deadlock.</summary>
