@@ -63,6 +63,9 @@ internal static class LedgerBench
                     results.Add((name, run, seconds, parsed, summary));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"run {run} {name,-12} {rows,9:N0} rows {seconds,7:0.000} s (parse {parsed:0.000} s) {rows / seconds,10:N0} rows/s  new {summary.Inserted} amended {summary.Amended} unchanged {summary.Unchanged}"));
+                    // where the time goes: parse, then each phase of the import
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"      parse {parsed:0.000}  {string.Join("  ", summary.Phases.Select(p => $"{p.Phase} {p.Seconds:0.000}"))}"));
                 }
             }
             Console.WriteLine("median rows/s (parse + COPY + upsert, one transaction):");

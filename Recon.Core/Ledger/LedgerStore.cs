@@ -12,7 +12,12 @@ namespace Recon.Core.Ledger;
 /// <param name="Amended">Ids whose content changed: a new version, the old one kept in <c>ledger_entry_versions</c>.</param>
 /// <param name="Unchanged">Ids imported again with the same content: nothing written.</param>
 /// <param name="VerdictsReopened">Verdicts that held an amended entry, reopened for the next batch.</param>
-public sealed record LedgerImportSummary(int Received, int Inserted, int Amended, int Unchanged, int VerdictsReopened);
+public sealed record LedgerImportSummary(int Received, int Inserted, int Amended, int Unchanged, int VerdictsReopened)
+{
+    /// <summary>Seconds per phase of the import (copy, analyze, lock, compare, versions, update, insert, reopen, commit), in
+    /// order: where the time goes (<c>recon bench ledger</c> prints them).</summary>
+    public IReadOnlyList<(string Phase, double Seconds)> Phases { get; init; } = [];
+}
 
 /// <summary>
 /// Imports ledger entries: Npgsql binary <c>COPY</c> into a staging table, then set-based statements, all in one transaction,
@@ -53,6 +58,13 @@ public sealed class LedgerStore(DatabaseBulkhead database)
 
     private static async Task<LedgerImportSummary> ImportAsync(NpgsqlConnection c, IReadOnlyList<LedgerEntry> entries, string source, string actor, CancellationToken ct)
     {
+        var phases = new List<(string Phase, double Seconds)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name)
+        {
+            phases.Add((name, clock.Elapsed.TotalSeconds));
+            clock.Restart();
+        }
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
         await ExecAsync(c, tx, """
             create temp table ledger_staging (
@@ -77,10 +89,12 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             }
             await copy.CompleteAsync(ct).ConfigureAwait(false);
         }
+        Phase("copy");
         // no index on the staging table: LedgerRows already refused a repeated id, and every statement below reads the
         // whole table once (hash joins); building a primary key cost ~0.4 s per 200,000 rows for nothing. Statistics
         // let the planner choose those hash joins instead of assuming a tiny temporary table.
         await ExecAsync(c, tx, "analyze ledger_staging", ct).ConfigureAwait(false);
+        Phase("analyze");
 
         foreach (var provider in Providers.All.Order(StringComparer.Ordinal))
         {
@@ -88,6 +102,7 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             lockCmd.Parameters.Add(new() { Value = provider });
             await lockCmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+        Phase("lock");
 
         await ExecAsync(c, tx, """
             create temp table ledger_amended on commit drop as
@@ -95,11 +110,13 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             where (l.account, l.amount_minor, l.currency, l.value_date, l.reference, l.external_ref, l.counterparty, l.description)
                   is distinct from (s.account, s.amount_minor, s.currency, s.value_date, s.reference, s.external_ref, s.counterparty, s.description)
             """, ct).ConfigureAwait(false);
+        Phase("compare");
         await ExecAsync(c, tx, """
             insert into ledger_entry_versions (id, version, account, amount_minor, currency, value_date, reference, external_ref, counterparty, description, recorded_at)
             select l.id, l.version, l.account, l.amount_minor, l.currency, l.value_date, l.reference, l.external_ref, l.counterparty, l.description, l.updated_at
             from ledger_entries l join ledger_amended a on a.id = l.id
             """, ct).ConfigureAwait(false);
+        Phase("versions");
         var amended = await ExecAsync(c, tx, """
             update ledger_entries l set account = s.account, amount_minor = s.amount_minor, currency = s.currency, value_date = s.value_date,
                 reference = s.reference, external_ref = s.external_ref, counterparty = s.counterparty, description = s.description,
@@ -107,6 +124,7 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             from ledger_staging s join ledger_amended a on a.id = s.id
             where l.id = s.id
             """, ct).ConfigureAwait(false);
+        Phase("update");
         var inserted = await ExecAsync(c, tx, """
             insert into ledger_entries (id, account, amount_minor, currency, value_date, reference, external_ref, counterparty, description)
             select s.id, s.account, s.amount_minor, s.currency, s.value_date, s.reference, s.external_ref, s.counterparty, s.description
@@ -115,10 +133,12 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             order by s.id
             on conflict (id) do nothing
             """, ct).ConfigureAwait(false);
+        Phase("insert");
 
         var reopened = amended == 0 ? [] : await ReopenAsync(c, tx, ct).ConfigureAwait(false);
         var amendedIds = amended == 0 ? [] : await ReadIdsAsync(c, tx, ct).ConfigureAwait(false);
 
+        Phase("reopen");
         var summary = new LedgerImportSummary(entries.Count, inserted, amended, entries.Count - inserted - amended, reopened.Count);
         await using (var audit = new NpgsqlCommand("insert into audit_log (actor, action, subject, detail) values ($1, 'ledger_import', $2, $3)", c, tx))
         {
@@ -137,7 +157,8 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             await audit.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return summary;
+        Phase("commit");
+        return summary with { Phases = phases };
     }
 
     /// <summary>Every verdict holding an amended entry becomes unmatched (decided by the engine again, so the next batch
