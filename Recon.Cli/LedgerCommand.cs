@@ -33,21 +33,21 @@ internal static class LedgerCommand
         }
         var actor = ActorOf(configuration, options.Get("--as"));
 
-        List<Recon.Core.Domain.LedgerEntry> entries;
+        await using var dataSource = ReconDataSource.Create(ImportOptions(configuration));
+        using var bulkhead = new DatabaseBulkhead(dataSource, ImportOptions(configuration));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        LedgerImportSummary summary;
         try
         {
+            // parsed as it is sent: a bad row aborts the import's one transaction, so nothing of the file is kept
             using var reader = new StreamReader(file);
-            entries = LedgerRows.ReadCsv(reader, file);
+            summary = await new LedgerStore(bulkhead).ImportAsync(LedgerRows.EnumerateCsv(reader, file), Path.GetFileName(file), actor).ConfigureAwait(false);
         }
         catch (LedgerRowException ex)
         {
             Console.Error.WriteLine($"recon ledger: {ex.Message}; nothing imported");
             return 1;
         }
-        await using var dataSource = ReconDataSource.Create(ImportOptions(configuration));
-        using var bulkhead = new DatabaseBulkhead(dataSource, ImportOptions(configuration));
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var summary = await new LedgerStore(bulkhead).ImportAsync(entries, Path.GetFileName(file), actor).ConfigureAwait(false);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         Console.WriteLine($"{file}: {summary.Received} entries: {summary.Inserted} new, {summary.Amended} amended (new version), {summary.Unchanged} unchanged; " +
             $"{summary.VerdictsReopened} verdicts reopened for the next batch ({seconds:0.00} s, as {actor})");

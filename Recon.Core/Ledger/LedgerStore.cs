@@ -15,8 +15,15 @@ namespace Recon.Core.Ledger;
 public sealed record LedgerImportSummary(int Received, int Inserted, int Amended, int Unchanged, int VerdictsReopened)
 {
     /// <summary>Seconds per phase of the import (copy, analyze, lock, compare, versions, update, insert, reopen, commit), in
-    /// order: where the time goes (<c>recon bench ledger</c> prints them).</summary>
+    /// order: where the time goes (<c>recon bench ledger</c> prints them). Not part of the API's answer.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<(string Phase, double Seconds)> Phases { get; init; } = [];
+
+    /// <summary>What the import did, not how long it took: the phases are not part of equality.</summary>
+    public bool Equals(LedgerImportSummary? other)
+        => other is not null && (Received, Inserted, Amended, Unchanged, VerdictsReopened) == (other.Received, other.Inserted, other.Amended, other.Unchanged, other.VerdictsReopened);
+
+    public override int GetHashCode() => HashCode.Combine(Received, Inserted, Amended, Unchanged, VerdictsReopened);
 }
 
 /// <summary>
@@ -44,11 +51,12 @@ public sealed class LedgerStore(DatabaseBulkhead database)
     public const int MaxAuditedItems = 500;
 
     /// <summary>Imports <paramref name="entries"/> (already validated by <see cref="LedgerRows"/>) as <paramref name="actor"/>.</summary>
-    /// <param name="entries">One version per id.</param>
+    /// <param name="entries">One version per id; may be a stream (<see cref="LedgerRows.EnumerateCsv"/>): entries are sent to
+    /// the database as they come, and one that throws leaves nothing imported.</param>
     /// <param name="source">What was imported (file name, <c>api</c>, the queue message id): the audit row's subject.</param>
     /// <param name="actor">Who imported it.</param>
     /// <param name="cancellationToken">Cancels the import (nothing is kept).</param>
-    public Task<LedgerImportSummary> ImportAsync(IReadOnlyList<LedgerEntry> entries, string source, string actor, CancellationToken cancellationToken = default)
+    public Task<LedgerImportSummary> ImportAsync(IEnumerable<LedgerEntry> entries, string source, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentException.ThrowIfNullOrEmpty(source);
@@ -56,7 +64,7 @@ public sealed class LedgerStore(DatabaseBulkhead database)
         return database.RunAsync((c, ct) => ImportAsync(c, entries, source, actor, ct), cancellationToken);
     }
 
-    private static async Task<LedgerImportSummary> ImportAsync(NpgsqlConnection c, IReadOnlyList<LedgerEntry> entries, string source, string actor, CancellationToken ct)
+    private static async Task<LedgerImportSummary> ImportAsync(NpgsqlConnection c, IEnumerable<LedgerEntry> entries, string source, string actor, CancellationToken ct)
     {
         var phases = new List<(string Phase, double Seconds)>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -65,6 +73,7 @@ public sealed class LedgerStore(DatabaseBulkhead database)
             phases.Add((name, clock.Elapsed.TotalSeconds));
             clock.Restart();
         }
+        var received = 0;
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
         await ExecAsync(c, tx, """
             create temp table ledger_staging (
@@ -74,8 +83,10 @@ public sealed class LedgerStore(DatabaseBulkhead database)
         await using (var copy = await c.BeginBinaryImportAsync(
             "copy ledger_staging (id, account, amount_minor, currency, value_date, reference, external_ref, counterparty, description) from stdin (format binary)", ct).ConfigureAwait(false))
         {
+            // a stream of entries is parsed here, between writes: the server takes in one buffer while the next is parsed
             foreach (var e in entries)
             {
+                received++;
                 await copy.StartRowAsync(ct).ConfigureAwait(false);
                 await copy.WriteAsync(e.Id, NpgsqlDbType.Text, ct).ConfigureAwait(false);
                 await copy.WriteAsync(e.Account, NpgsqlDbType.Text, ct).ConfigureAwait(false);
@@ -139,7 +150,7 @@ public sealed class LedgerStore(DatabaseBulkhead database)
         var amendedIds = amended == 0 ? [] : await ReadIdsAsync(c, tx, ct).ConfigureAwait(false);
 
         Phase("reopen");
-        var summary = new LedgerImportSummary(entries.Count, inserted, amended, entries.Count - inserted - amended, reopened.Count);
+        var summary = new LedgerImportSummary(received, inserted, amended, received - inserted - amended, reopened.Count);
         await using (var audit = new NpgsqlCommand("insert into audit_log (actor, action, subject, detail) values ($1, 'ledger_import', $2, $3)", c, tx))
         {
             audit.Parameters.Add(new() { Value = actor });
