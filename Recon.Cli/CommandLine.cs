@@ -11,7 +11,8 @@ internal static class CommandLine
         ["demo"] = ("the main job (run it as ./recon demo, which brings the stack up first): demo [--seed N] [--size N] [--page-size N] [--timeout-seconds N]", DemoCommand.RunAsync),
         ["ingest"] = ("submit a reconciliation to the running worker: ingest --provider P --account A --from yyyy-MM-dd --to yyyy-MM-dd [--page-size N] [--run-id ID]", IngestCommand.RunAsync),
         ["status"] = ("batches by status per run, from PostgreSQL: status [--run ID]...", StatusCommand.RunAsync),
-        ["report"] = ("verdicts per provider, batch latency by priority, provider calls: report [--run ID]...", ReportCommand.RunAsync),
+        ["report"] = ("counts and amounts matched/proposed/open per day or run, or the pipeline report (verdicts, latency, provider calls): " + ReportCommands.ReportUsage, ReportCommands.ReportAsync),
+        ["results"] = ("every verdict per item with its evidence, paged, or all of them as CSV/NDJSON: " + ReportCommands.ResultsUsage, ReportCommands.ResultsAsync),
         ["bench"] = ("speed benchmarks, reported not asserted: bench match | bucket | spike (see bench without arguments)", BenchCommand.RunAsync),
         ["match"] = ("match provider transactions against a ledger from files: match --ledger L.csv --transactions F --out R.csv [--rules J] [--truth T.csv]", MatchCommand.RunAsync),
         ["scenario"] = ("generate a scenario into the ledger and the running sandboxes: scenario --seed N --size N [--out-truth FILE]", ScenarioCommand.RunAsync),
@@ -19,6 +20,7 @@ internal static class CommandLine
         ["exceptions"] = ("the review queue through the running worker: " + ReviewCommands.ExceptionsUsage, ReviewCommands.ExceptionsAsync),
         ["match-confirm"] = ("confirm a proposal or match by hand (1:1, 1:N, N:1): " + ReviewCommands.ConfirmUsage, ReviewCommands.ConfirmAsync),
         ["unmatch"] = ("undo a verdict: " + ReviewCommands.UnmatchUsage, ReviewCommands.UnmatchAsync),
+        ["balances"] = ("the balance proof per bank account and statement day (exit 3 when a day does not prove): " + ReportCommands.BalancesUsage, ReportCommands.BalancesAsync),
         ["parse"] = ("parse a BAI2 or camt.053 bank statement file and print it as JSON: parse FILE [--format bai2|camt053]", ParseCommand.RunAsync),
     };
 

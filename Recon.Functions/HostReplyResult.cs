@@ -18,6 +18,16 @@ public sealed class HostReplyResult(HostReply reply) : IActionResult
         {
             response.Headers.Location = Reply.Location;
         }
+        if (Reply.Body is StreamedBody streamed)
+        {
+            // CSV or NDJSON, written as Core produces it, as Recon.Worker does
+            response.ContentType = streamed.ContentType + "; charset=utf-8";
+            if (streamed.FileName is not null)
+            {
+                response.Headers.ContentDisposition = $"attachment; filename=\"{streamed.FileName}\"";
+            }
+            return streamed.WriteAsync(response.Body, context.HttpContext.RequestAborted);
+        }
         return response.WriteAsJsonAsync(Reply.Body, Reply.Body.GetType(), HostReply.JsonOptions, context.HttpContext.RequestAborted);
     }
 }

@@ -30,6 +30,20 @@ public sealed class ReviewFunctions(ReviewIntake intake, ReviewOptions review)
         return new HostReplyResult(await intake.MatchAsync(request.Body, LedgerFunctions.ActorOf(request, review), request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
 
+    [Function("BulkConfirm")]
+    public async Task<IActionResult> BulkConfirmAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "matches/confirm")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new HostReplyResult(await intake.BulkConfirmAsync(request.Body, LedgerFunctions.ActorOf(request, review), request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
+    [Function("BulkResolve")]
+    public async Task<IActionResult> BulkResolveAsync([HttpTrigger(AuthorizationLevel.Function, "post", Route = "exceptions/resolve")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new HostReplyResult(await intake.BulkResolveAsync(request.Body, LedgerFunctions.ActorOf(request, review), request.HttpContext.RequestAborted).ConfigureAwait(false));
+    }
+
     [Function("GetMatch")]
     public async Task<IActionResult> VerdictAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "matches/{provider}/{providerTxId}")] HttpRequest request, string provider, string providerTxId)
     {

@@ -14,6 +14,7 @@ using Recon.Core.Ledger;
 using Recon.Core.Persistence;
 using Recon.Core.Pipeline;
 using Recon.Core.Queues;
+using Recon.Core.Reports;
 using Recon.Core.Review;
 using Recon.Core.Web;
 using Recon.Worker.Hosting;
@@ -99,12 +100,25 @@ public static class WorkerApp
             Write(await intake.ListExceptionsAsync(QueryOf(http), ct).ConfigureAwait(false)));
         app.MapPost("/api/exceptions/{id}/resolve", async (string id, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
             Write(await intake.ResolveAsync(id, http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapPost("/api/matches/confirm", async (HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.BulkConfirmAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapPost("/api/exceptions/resolve", async (HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
+            Write(await intake.BulkResolveAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
         app.MapPost("/api/matches", async (HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
             Write(await intake.MatchAsync(http.Body, LocalActor(review), ct).ConfigureAwait(false)));
         app.MapGet("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, ReviewIntake intake, CancellationToken ct) =>
             Write(await intake.VerdictAsync(provider, providerTxId, ct).ConfigureAwait(false)));
         app.MapDelete("/api/matches/{provider}/{providerTxId}", async (string provider, string providerTxId, HttpRequest http, ReviewIntake intake, ReviewOptions review, CancellationToken ct) =>
             Write(await intake.UnmatchAsync(provider, providerTxId, QueryOf(http), LocalActor(review), ct).ConfigureAwait(false)));
+        app.MapGet("/api/balances", async (HttpRequest http, ReportIntake reports, CancellationToken ct) =>
+            Write(await reports.BalancesAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapGet("/api/results", async (HttpRequest http, ReportIntake reports, CancellationToken ct) =>
+            Write(await reports.ResultsAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapGet("/api/results/export", (HttpRequest http, ReportIntake reports) => Write(reports.Export(QueryOf(http))));
+        app.MapGet("/api/reports/daily", async (HttpRequest http, ReportIntake reports, CancellationToken ct) =>
+            Write(await reports.DailyAsync(QueryOf(http), ct).ConfigureAwait(false)));
+        app.MapGet("/api/reports/runs/{runId}", async (string runId, HttpRequest http, ReportIntake reports, CancellationToken ct) =>
+            Write(await reports.RunReportAsync(runId, QueryOf(http), ct).ConfigureAwait(false)));
         app.MapGet("/api/audit", async (HttpRequest http, ReviewIntake intake, CancellationToken ct) =>
             Write(await intake.AuditAsync(QueryOf(http), ct).ConfigureAwait(false)));
         app.MapGet("/api/runs", async (HttpRequest http, RunsIntake runs, CancellationToken ct) =>
@@ -143,9 +157,26 @@ public static class WorkerApp
     }
 
     private static IResult Write(HostReply reply)
-        => reply.Location is null
-            ? Results.Json(reply.Body, HostReply.JsonOptions, statusCode: (int)reply.StatusCode)
-            : new LocatedJson(reply);
+        => reply.Body is StreamedBody streamed
+            ? new Streamed((int)reply.StatusCode, streamed)
+            : reply.Location is null
+                ? Results.Json(reply.Body, HostReply.JsonOptions, statusCode: (int)reply.StatusCode)
+                : new LocatedJson(reply);
+
+    /// <summary>A CSV or NDJSON answer written as Core produces it (an export is never held in memory).</summary>
+    private sealed class Streamed(int status, StreamedBody body) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = status;
+            httpContext.Response.ContentType = body.ContentType + "; charset=utf-8";
+            if (body.FileName is not null)
+            {
+                httpContext.Response.Headers.ContentDisposition = $"attachment; filename=\"{body.FileName}\"";
+            }
+            return body.WriteAsync(httpContext.Response.Body, httpContext.RequestAborted);
+        }
+    }
 
     /// <summary>A JSON reply with a Location header (<c>Results.Accepted</c> would not take the body's exact shape and code together with a computed status).</summary>
     private sealed class LocatedJson(HostReply reply) : IResult

@@ -20,7 +20,22 @@ public sealed record ProviderPage(
     IReadOnlyList<ProviderTransaction> Transactions,
     IReadOnlyList<string> RemovedIds,
     string? NextCursor,
-    bool HasMore);
+    bool HasMore)
+{
+    /// <summary>The booked balances of the bank statements on this page (banks only; empty for Stripe and Plaid): what
+    /// the balance proof compares the ledger with.</summary>
+    public IReadOnlyList<StatementDayBalance> Balances { get; init; } = [];
+}
+
+/// <summary>One bank statement's booked balances for one account and day, in the statement currency, signed minor units.</summary>
+/// <param name="Provider">The bank (<see cref="Providers.BankA"/>, <see cref="Providers.BankB"/>).</param>
+/// <param name="Account">The account as the bank wrote it (the provider transactions' account).</param>
+/// <param name="Day">The statement day (BAI2 as-of date, camt closing-balance date).</param>
+/// <param name="Currency">ISO 4217 code of the account.</param>
+/// <param name="OpeningMinor">Opening booked balance; null when the file has none.</param>
+/// <param name="ClosingMinor">Closing booked balance.</param>
+/// <param name="StatementId">The statement's id in its file, when it has one.</param>
+public sealed record StatementDayBalance(string Provider, string Account, DateOnly Day, string Currency, long? OpeningMinor, long ClosingMinor, string? StatementId);
 
 /// <summary>Fetches one page from one provider. Implementations make exactly one logical provider call per page,
 /// give it a timeout (10 s), and report a 429 as <see cref="ProviderThrottledException"/> after pausing the

@@ -45,30 +45,46 @@ public static class LedgerRows
 
     /// <summary>CSV with the header <c>id,account,amount_minor,currency,value_date,reference,counterparty,description</c>
     /// (+ optional <c>external_ref</c>), RFC 4180 quoting.</summary>
-    public static List<LedgerEntry> ReadCsv(TextReader reader, string source)
+    public static List<LedgerEntry> ReadCsv(TextReader reader, string source) => EnumerateCsv(reader, source).ToList();
+
+    /// <summary><see cref="ReadCsv"/> as a stream: each entry as its line is read, so an import can send it to the
+    /// database while the next lines are parsed. A bad row throws <see cref="LedgerRowException"/> when it is reached: the
+    /// consumer must treat everything read before it as not imported (the import runs in one transaction).</summary>
+    public static IEnumerable<LedgerEntry> EnumerateCsv(TextReader reader, string source)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var rows = new List<LedgerEntry>();
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
+        return Iterate(reader, source);
+
+        static IEnumerable<LedgerEntry> Iterate(TextReader reader, string source)
         {
-            foreach (var row in MatchFiles.Rows(reader, source, MatchFiles.LedgerColumns, ["external_ref"]))
+            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+            using var rows = MatchFiles.Rows(reader, source, MatchFiles.LedgerColumns, ["external_ref"]).GetEnumerator();
+            while (true)
             {
+                bool more;
+                try
+                {
+                    more = rows.MoveNext();
+                }
+                catch (MatchFileException ex)
+                {
+                    // the CSV layer's own refusals (header, quoting, field count) carry the line but no single field
+                    var prefix = $"{ex.File}: line {ex.Line.ToString(CultureInfo.InvariantCulture)}: ";
+                    var reason = ex.Message.StartsWith(prefix, StringComparison.Ordinal) ? ex.Message[prefix.Length..] : ex.Message;
+                    throw new LedgerRowException(source, $"line {ex.Line.ToString(CultureInfo.InvariantCulture)}", null, reason);
+                }
+                if (!more)
+                {
+                    yield break;
+                }
+                var row = rows.Current;
                 var where = $"line {row.Line.ToString(CultureInfo.InvariantCulture)}";
                 var entry = Build(source, where, name => row.Optional(name), "id", "account", "amount_minor", "currency", "value_date",
                     "reference", "external_ref", "counterparty", "description", amountText: true);
                 Remember(seen, entry.Id, source, where);
-                rows.Add(entry);
+                yield return entry;
             }
         }
-        catch (MatchFileException ex)
-        {
-            // the CSV layer's own refusals (header, quoting, field count) carry the line but no single field
-            var prefix = $"{ex.File}: line {ex.Line.ToString(CultureInfo.InvariantCulture)}: ";
-            var reason = ex.Message.StartsWith(prefix, StringComparison.Ordinal) ? ex.Message[prefix.Length..] : ex.Message;
-            throw new LedgerRowException(source, $"line {ex.Line.ToString(CultureInfo.InvariantCulture)}", null, reason);
-        }
-        return rows;
     }
 
     /// <summary>A JSON array of entries, or NDJSON (one entry per line; blank lines skipped): an array when the first

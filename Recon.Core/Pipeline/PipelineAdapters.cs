@@ -38,6 +38,18 @@ public sealed class PipelineOptions
     /// milliseconds; 60 s covers a slow Azurite under load, and a crashed dispatcher's messages are back within it.</summary>
     public TimeSpan DispatchLeaseTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The ledger accounts (prefixes) that carry a bank account's balance, by the account as the bank writes it (e.g.
+    /// <c>"100200300": ["bank_a:operating"]</c>), for the balance proof. An account not named here uses its provider's
+    /// <see cref="LedgerAccountPrefixes"/>: right when a bank has one account, as in the scenario; a bank with several
+    /// accounts names each here, or their ledgers would be summed together.
+    /// </summary>
+    public Dictionary<string, string[]> StatementLedgerAccounts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The ledger prefixes whose entries make up <paramref name="account"/>'s ledger balance.</summary>
+    public string[] BalancePrefixesFor(string provider, string account)
+        => StatementLedgerAccounts.TryGetValue(account, out var prefixes) && prefixes.Length > 0 ? prefixes : PrefixesFor(provider);
+
     /// <summary>The prefixes for <paramref name="provider"/>, with a clear error when none are configured.</summary>
     public string[] PrefixesFor(string provider)
         => LedgerAccountPrefixes.TryGetValue(provider, out var prefixes) && prefixes.Length > 0
@@ -138,8 +150,9 @@ public sealed class PolicyBatchValuation(DatabaseBulkhead bulkhead, PriorityPoli
     public int PriorityOf(long valueMinor, string currency) => policy.PriorityFor(valueMinor, currency);
 }
 
-/// <summary>Stores a fetched page: transactions upserted on (provider, provider id), withdrawn ones retired (and their
-/// engine verdicts withdrawn), a Plaid cursor beside the rows it produced, all in one transaction.</summary>
+/// <summary>Stores a fetched page: transactions upserted on (provider, provider id), a bank statement's balances on (provider,
+/// account, day), withdrawn ones retired (and their engine verdicts withdrawn), a Plaid cursor beside the rows it produced,
+/// all in one transaction.</summary>
 public sealed class PostgresPageStore(DatabaseBulkhead bulkhead) : IPageStore
 {
     public Task StoreAsync(string batchId, ProviderPage page, CancellationToken cancellationToken)
@@ -149,6 +162,7 @@ public sealed class PostgresPageStore(DatabaseBulkhead bulkhead) : IPageStore
         {
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
             await ProviderTransactionStore.UpsertAsync(c, tx, page.Transactions, batchId, ct).ConfigureAwait(false);
+            await Balances.BalanceStore.UpsertStatementBalancesAsync(c, tx, page.Balances, batchId, ct).ConfigureAwait(false);
             var provider = page.Transactions.FirstOrDefault()?.Provider;
             if (page.RemovedIds.Count > 0)
             {

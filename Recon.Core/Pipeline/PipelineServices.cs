@@ -79,6 +79,9 @@ public static class PipelineServices
         services.AddSingleton<LedgerIntake>();
         services.AddSingleton<ReviewStore>();
         services.AddSingleton<ReviewIntake>();
+        services.AddSingleton<Balances.BalanceStore>();
+        services.AddSingleton<Reports.ResultStore>();
+        services.AddSingleton<Reports.ReportIntake>();
 
         // connected on first use (the first token acquire), not at start: the start-up check parses its settings instead
         services.AddSingleton<IConnectionMultiplexer>(_ => RedisConnectionFactory.ConnectAsync(redis, credential, identity.PrincipalId).GetAwaiter().GetResult());

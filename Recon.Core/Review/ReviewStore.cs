@@ -35,6 +35,14 @@ public sealed class ReviewStore(DatabaseBulkhead database)
     /// <summary>Most items one page returns: a screenful of review work many times over, and a bounded response.</summary>
     public const int MaxPageSize = 500;
 
+    /// <summary>What <see cref="MatchAsync"/> answers for a proposal below a bulk confirm's minimum score: not an error of
+    /// the request (the caller asked for "above the score"), reported as skipped.</summary>
+    public const int BelowScoreStatus = 422;
+
+    /// <summary>Most items one bulk action takes: each is its own transaction and audit entry (a few ms), so a call stays
+    /// within seconds; a larger set is worked in several calls (<c>remaining</c> says how many are left).</summary>
+    public const int MaxBulkItems = 1000;
+
     /// <summary>The reason codes a person may close an exception with.</summary>
     public static IReadOnlyList<string> ResolutionCodes { get; } =
         ["timing_difference", "written_off", "duplicate_refunded", "bank_error", "ledger_corrected", "not_ours", "other"];
@@ -43,6 +51,12 @@ public sealed class ReviewStore(DatabaseBulkhead database)
     private const string VerdictEtagSql = "md5(concat_ws('|', r.outcome, array_to_string(r.ledger_ids, chr(31)), r.decided_by, r.score::text, r.rule, r.reason))";
     private const string NoVerdictEtag = "md5('no verdict')";
 
+    // an exception's etag: its verdict's (a provider transaction), its entry's version (a ledger entry), its difference (a
+    // statement day that does not prove: a new difference is a different question)
+    private const string ExceptionEtagSql = "case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0)) "
+        + "when e.kind = 'balance_unproved' then md5('balance|' || e.id || '|' || e.amount_minor) "
+        + "else coalesce(" + VerdictEtagSql + ", " + NoVerdictEtag + ") end";
+
     /// <summary>One page of open exceptions, oldest first.</summary>
     public Task<object> ListAsync(ExceptionFilter filter, CancellationToken cancellationToken = default)
     {
@@ -50,23 +64,22 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         return database.RunAsync<object>(async (c, ct) =>
         {
             await using var cmd = new NpgsqlCommand($"""
-                select e.id, e.kind, e.provider, e.provider_tx_id, e.ledger_id, coalesce(pt.account, l.account), coalesce(pt.value_date, l.value_date),
+                select e.id, e.kind, e.provider, e.provider_tx_id, e.ledger_id, coalesce(pt.account, l.account, e.account), coalesce(pt.value_date, l.value_date, e.statement_day),
                        e.amount_minor, e.currency, e.reason, e.created_at, (now()::date - e.created_at::date),
                        r.outcome, r.score, r.rule, r.difference_minor, r.decided_by,
                        (select coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'account', c.account, 'amountMinor', c.amount_minor,
                                  'currency', c.currency, 'valueDate', c.value_date, 'reference', c.reference, 'version', c.version) order by c.id), '[]'::jsonb)
                         from ledger_entries c where c.id = any(r.ledger_ids))::text,
-                       case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0))
-                            else coalesce({VerdictEtagSql}, {NoVerdictEtag}) end
+                       {ExceptionEtagSql}
                 from exceptions e
                 left join provider_transactions pt on e.kind = 'provider_transaction' and pt.provider = e.provider and pt.provider_tx_id = e.provider_tx_id
                 left join reconciliation_results r on e.kind = 'provider_transaction' and r.provider = e.provider and r.provider_tx_id = e.provider_tx_id
                 left join ledger_entries l on e.kind = 'ledger_entry' and l.id = e.ledger_id
                 where e.status = 'open'
                   and ($1::text is null or e.provider = $1)
-                  and ($2::text is null or coalesce(pt.account, l.account) = $2)
-                  and ($3::date is null or coalesce(pt.value_date, l.value_date) >= $3)
-                  and ($4::date is null or coalesce(pt.value_date, l.value_date) <= $4)
+                  and ($2::text is null or coalesce(pt.account, l.account, e.account) = $2)
+                  and ($3::date is null or coalesce(pt.value_date, l.value_date, e.statement_day) >= $3)
+                  and ($4::date is null or coalesce(pt.value_date, l.value_date, e.statement_day) <= $4)
                   and ($5::bigint is null or abs(e.amount_minor) >= $5)
                   and ($6::bigint is null or abs(e.amount_minor) <= $6)
                   and ($7::int is null or e.created_at <= now() - make_interval(days => $7))
@@ -123,6 +136,44 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         }, cancellationToken);
     }
 
+    /// <summary>The proposals a bulk confirm by filter takes: proposed verdicts scored at least <paramref name="minScore"/>
+    /// (all filters optional), at most <see cref="MaxBulkItems"/>, with their etags as of now; and how many more there are.</summary>
+    public Task<(List<MatchMember> Members, long Remaining)> ProposalsAsync(string? runId, string? provider, string? account, DateOnly? day, int minScore,
+        CancellationToken cancellationToken = default)
+        => database.RunAsync(async (c, ct) =>
+        {
+            await using var cmd = new NpgsqlCommand($$"""
+                select r.provider, r.provider_tx_id, {{VerdictEtagSql}}, count(*) over ()
+                from reconciliation_results r
+                join provider_transactions pt on pt.provider = r.provider and pt.provider_tx_id = r.provider_tx_id
+                where r.outcome = 'proposed' and r.score >= $5
+                  and ($1::text is null or r.batch_id in (select batch_id from batches where run_id = $1))
+                  and ($2::text is null or r.provider = $2)
+                  and ($3::text is null or pt.account = $3)
+                  and ($4::date is null or pt.value_date = $4)
+                order by r.provider, r.provider_tx_id
+                limit $6
+                """, c);
+            cmd.Parameters.Add(new() { Value = (object?)runId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)provider ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = (object?)account ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            cmd.Parameters.Add(new() { Value = day is { } d ? d : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Date });
+            cmd.Parameters.Add(new() { Value = minScore });
+            cmd.Parameters.Add(new() { Value = MaxBulkItems });
+            var members = new List<MatchMember>();
+            long total = 0;
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                members.Add(new MatchMember(r.GetString(0), r.GetString(1), r.GetString(2)));
+                total = r.GetInt64(3);
+            }
+            return (members, total - members.Count);
+        }, cancellationToken);
+
+    /// <summary>The etag of a verdict as SQL over <c>reconciliation_results r</c> (what a results page shows for a bulk confirm).</summary>
+    public static string VerdictEtagSqlOf => VerdictEtagSql;
+
     /// <summary>A provider transaction's verdict with its etag (what unmatch needs), or null.</summary>
     public Task<object?> VerdictAsync(string provider, string providerTxId, CancellationToken cancellationToken = default)
         => database.RunAsync<object?>(async (c, ct) =>
@@ -144,8 +195,10 @@ public sealed class ReviewStore(DatabaseBulkhead database)
         }, cancellationToken);
 
     /// <summary>Confirms a proposal (<paramref name="ledgerIds"/> empty: the proposed entries) or matches by hand: one
-    /// transaction to one or more entries (1:1, 1:N) or several transactions to one entry (N:1).</summary>
-    public Task<ReviewOutcome> MatchAsync(IReadOnlyList<MatchMember> members, IReadOnlyList<string> ledgerIds, string actor, string? note, CancellationToken cancellationToken = default)
+    /// transaction to one or more entries (1:1, 1:N) or several transactions to one entry (N:1). With a minimum score (bulk
+    /// confirm), a proposal scored below it is not confirmed: <see cref="BelowScoreStatus"/>.</summary>
+    public Task<ReviewOutcome> MatchAsync(IReadOnlyList<MatchMember> members, IReadOnlyList<string> ledgerIds, string actor, string? note, CancellationToken cancellationToken = default,
+        int? minScore = null)
     {
         ArgumentNullException.ThrowIfNull(members);
         ArgumentNullException.ThrowIfNull(ledgerIds);
@@ -174,6 +227,10 @@ public sealed class ReviewStore(DatabaseBulkhead database)
                     if (members.Count != 1 || verdict is null || verdict.Outcome != "proposed" || verdict.LedgerIds.Length == 0)
                     {
                         return ReviewOutcome.Refused(400, $"ledgerIds: required (only one proposed verdict can be confirmed without naming entries; {m.Provider}:{m.ProviderTxId} is {verdict?.Outcome ?? "without a verdict"})");
+                    }
+                    if (verdict.Score < minScore)
+                    {
+                        return ReviewOutcome.Refused(BelowScoreStatus, $"{m.Provider}:{m.ProviderTxId} is proposed at score {verdict.Score}, below {minScore}");
                     }
                     ids = verdict.LedgerIds;
                 }
@@ -291,9 +348,8 @@ public sealed class ReviewStore(DatabaseBulkhead database)
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
             await using var read = new NpgsqlCommand($"""
                 select e.status, e.resolved_by, e.resolved_at,
-                       case when e.kind = 'ledger_entry' then md5('ledger|' || e.id || '|' || coalesce(l.version, 0))
-                            else coalesce({VerdictEtagSql}, {NoVerdictEtag}) end,
-                       e.kind, coalesce(e.provider || ':' || e.provider_tx_id, e.ledger_id)
+                       {ExceptionEtagSql},
+                       e.kind, coalesce(e.provider || ':' || e.provider_tx_id, e.ledger_id, e.provider || ':' || e.account || ':' || e.statement_day::text)
                 from exceptions e
                 left join reconciliation_results r on e.kind = 'provider_transaction' and r.provider = e.provider and r.provider_tx_id = e.provider_tx_id
                 left join ledger_entries l on e.kind = 'ledger_entry' and l.id = e.ledger_id
@@ -355,15 +411,15 @@ public sealed class ReviewStore(DatabaseBulkhead database)
             return new { items };
         }, cancellationToken);
 
-    private sealed record Verdict(string Outcome, string[] LedgerIds, string DecidedBy, string Etag);
+    private sealed record Verdict(string Outcome, string[] LedgerIds, string DecidedBy, string Etag, int Score);
 
     private static async Task<Verdict?> ReadVerdictAsync(NpgsqlConnection c, NpgsqlTransaction tx, string provider, string providerTxId, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"select r.outcome, r.ledger_ids, r.decided_by, {VerdictEtagSql} from reconciliation_results r where r.provider = $1 and r.provider_tx_id = $2 for update", c, tx);
+        await using var cmd = new NpgsqlCommand($"select r.outcome, r.ledger_ids, r.decided_by, {VerdictEtagSql}, r.score from reconciliation_results r where r.provider = $1 and r.provider_tx_id = $2 for update", c, tx);
         cmd.Parameters.Add(new() { Value = provider });
         cmd.Parameters.Add(new() { Value = providerTxId });
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        return await r.ReadAsync(ct).ConfigureAwait(false) ? new Verdict(r.GetString(0), r.GetFieldValue<string[]>(1), r.GetString(2), r.GetString(3)) : null;
+        return await r.ReadAsync(ct).ConfigureAwait(false) ? new Verdict(r.GetString(0), r.GetFieldValue<string[]>(1), r.GetString(2), r.GetString(3), r.GetInt32(4)) : null;
     }
 
     /// <summary>The posting lock of each provider, in a fixed order (as the ledger import takes them): no deadlock.</summary>

@@ -9,7 +9,7 @@ public sealed class MigratorTests
     private static readonly string[] StoreTables =
     [
         "ledger_entries", "provider_transactions", "provider_cursors", "batches",
-        "reconciliation_results", "exceptions", "audit_log", "schema_migrations",
+        "reconciliation_results", "exceptions", "audit_log", "schema_migrations", "statement_balances",
     ];
 
     [Fact]
@@ -24,7 +24,7 @@ public sealed class MigratorTests
         await using var conn = await db.DataSource.OpenConnectionAsync();
         var tables = await ReadStrings(conn, "select table_name from information_schema.tables where table_schema = 'public'");
         Assert.All(StoreTables, t => Assert.Contains(t, tables));
-        var recorded = await ReadStrings(conn, "select version::text from schema_migrations order by version");
+        var recorded = await ReadStrings(conn, "select version::text from schema_migrations order by schema_migrations.version");
         Assert.Equal(Migrator.Embedded.Select(m => m.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), recorded);
     }
 

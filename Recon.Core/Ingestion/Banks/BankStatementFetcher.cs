@@ -61,6 +61,9 @@ public sealed class BankStatementFetcher(string provider, BankProviderOptions op
         var file = await FetchStatementAsync(request.Account, day, cancellationToken).ConfigureAwait(false);
         var transactions = file?.Statements.SelectMany(s => s.Transactions).ToList() ?? [];
         var hasMore = day < request.To;
-        return new ProviderPage(transactions, [], hasMore ? day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null, hasMore);
+        // a statement without a closing balance in its own currency proves nothing: it is not kept
+        var balances = file?.Statements.Where(s => s.ClosingMinor is not null)
+            .Select(s => new StatementDayBalance(Provider, s.Account, s.StatementDate ?? day, s.Currency, s.OpeningMinor, s.ClosingMinor!.Value, s.StatementId)).ToList() ?? [];
+        return new ProviderPage(transactions, [], hasMore ? day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null, hasMore) { Balances = balances };
     }
 }
