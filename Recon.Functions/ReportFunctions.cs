@@ -37,7 +37,7 @@ public sealed class ReportFunctions(ReportIntake intake)
         return new HostReplyResult(await intake.DailyAsync(ReviewFunctions.QueryOf(request), request.HttpContext.RequestAborted).ConfigureAwait(false));
     }
 
-    [Function("RunReport")]
+    [Function("RunReconciliationReport")]
     public async Task<IActionResult> RunReportAsync([HttpTrigger(AuthorizationLevel.Function, "get", Route = "reports/runs/{runId}")] HttpRequest request, string runId)
     {
         ArgumentNullException.ThrowIfNull(request);
