@@ -156,6 +156,10 @@ public sealed record SpikeRunResult
     /// <summary>Where each worker's log was written (product mode).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? WorkerLogs { get; init; }
+    /// <summary>What the spike week and an idle day would cost on Azure from this run's measured counts
+    /// (<see cref="Cost.CostModel"/>; null when the mode completed no batch).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Cost.CostEstimate? Cost { get; init; }
     public IReadOnlyList<SpikeSecond> Timeline { get; init; } = [];
 }
 
