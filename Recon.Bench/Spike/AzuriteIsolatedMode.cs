@@ -85,9 +85,9 @@ public sealed class AzuriteIsolatedMode : ISpikeMode, ISpikeModeLifecycle, ISpik
     public Task SampleIdleAsync(Action<string> log, CancellationToken cancellationToken)
         => _current is ISpikeModeCost inner ? inner.SampleIdleAsync(log, cancellationToken) : Task.CompletedTask;
 
-    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result)
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
         => _current is ISpikeModeCost inner
-            ? inner.CostInputs(result)
+            ? inner.CostInputs(result, prices)
             : throw new InvalidOperationException($"{Name}: the mode has no cost inputs ({_current?.GetType().Name ?? "not prepared"})");
 
     /// <summary>Runs the mode with every queue call on its own Azurite timed into <paramref name="recorder"/>.</summary>

@@ -253,7 +253,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
 
     /// <summary>Its queue calls (tries) as counted by <see cref="QueueCallMeter"/>, one execution per message handled,
     /// one instance busy the whole run (the upper bound: its memory is not sampled).</summary>
-    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result)
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
     {
         ArgumentNullException.ThrowIfNull(result);
         var counts = new Cost.SpikeCounts
@@ -263,7 +263,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
             Batches = result.Jobs,
             BatchesCompleted = result.BatchesCompleted,
             FunctionExecutions = Interlocked.Read(ref _deliveries),
-            StorageRequests = SpikeCost.Merge(SpikeCost.QueueCalls(result)),
+            StorageRequests = SpikeCost.Merge(SpikeCost.QueueCalls(result, prices)),
             RunSeconds = result.WallSeconds,
             Workers = 1,
         };

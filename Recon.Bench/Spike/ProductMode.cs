@@ -272,7 +272,7 @@ public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle, ISpikeModeCos
     /// by REST operation, plus the bench's sends to recon-ingest, which the product's webhook would make), billed as
     /// workers x run seconds (memory is not sampled); the idle profile is <see cref="SampleIdleAsync"/>'s counts per hour.
     /// </summary>
-    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result)
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
     {
         ArgumentNullException.ThrowIfNull(result);
         var used = _used ?? throw new InvalidOperationException($"{Name}: the run measured nothing (RunAsync first)");
@@ -286,7 +286,7 @@ public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle, ISpikeModeCos
             ActivityExecutions = used.ActivityExecutions,
             OrchestrationEpisodes = used.OrchestrationEpisodes,
             FunctionExecutions = used.ActivityExecutions + used.OrchestrationEpisodes + result.Jobs,
-            StorageRequests = SpikeCost.Merge(Cost.DurableOperationNames.ToRest(used.StorageRequests).Concat(SpikeCost.QueueCalls(result))),
+            StorageRequests = SpikeCost.Merge(Cost.DurableOperationNames.ToRest(used.StorageRequests).Concat(SpikeCost.QueueCalls(result, prices))),
             RunSeconds = result.WallSeconds,
             Workers = _settings.Workers,
         };

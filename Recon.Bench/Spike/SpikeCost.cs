@@ -14,7 +14,7 @@ public interface ISpikeModeCost
     Task SampleIdleAsync(Action<string> log, CancellationToken cancellationToken);
 
     /// <summary>The run's counts and the idle profile; throws naming any storage request kind that has no price.</summary>
-    (SpikeCounts Counts, IdleProfile Idle) CostInputs(SpikeRunResult result);
+    (SpikeCounts Counts, IdleProfile Idle) CostInputs(SpikeRunResult result, AzurePriceBook prices);
 }
 
 /// <summary>Builds cost inputs from what a spike run measured.</summary>
@@ -24,25 +24,23 @@ public static class SpikeCost
     public static readonly TimeSpan IdleSample = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The REST operation of a bench-side queue call kind (<see cref="QueueCallKind"/>): every try is billed, so the
-    /// count is the tries. <see cref="QueueCallKind.Other"/> and anything unknown throw, naming the kind.
+    /// The bench-side queue calls of a run (tries, as storage bills each one) by REST operation, checked against the
+    /// price file: a request the REST API does not define, or the file does not price, throws naming it.
     /// </summary>
-    public static string RestNameOfQueueCall(string kind) => kind switch
-    {
-        QueueCallKind.Send => "PutMessage",
-        QueueCallKind.Receive => "GetMessages",
-        QueueCallKind.Peek => "PeekMessages",
-        QueueCallKind.Delete => "DeleteMessage",
-        QueueCallKind.Update => "UpdateMessage",
-        QueueCallKind.GetProperties => "GetQueueMetadata",
-        _ => throw new ArgumentException($"spike queue calls: no REST operation for queue call kind '{kind}'; classify it in {nameof(QueueCallKind)}", nameof(kind)),
-    };
-
-    /// <summary>The bench-side queue calls of a run (tries, as storage bills them) as priceable counts.</summary>
-    public static IEnumerable<StorageRequestCount> QueueCalls(SpikeRunResult result)
+    public static IEnumerable<StorageRequestCount> QueueCalls(SpikeRunResult result, AzurePriceBook prices)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return result.QueueCalls.Select(q => new StorageRequestCount(StorageService.Queue, RestNameOfQueueCall(q.Key), q.Value.Tries));
+        ArgumentNullException.ThrowIfNull(prices);
+        foreach (var (operation, tries) in result.QueueOperations)
+        {
+            if (operation.Length == 0 || operation.StartsWith("unclassified", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{result.Mode}: queue calls: no REST operation for '{operation}' ({tries} tries); classify it in {nameof(StorageOperations)}");
+            }
+
+            prices.StoragePriceId(StorageService.Queue, operation);
+            yield return new StorageRequestCount(StorageService.Queue, operation, tries);
+        }
     }
 
     /// <summary>Adds up counts of the same (service, operation) and drops zeros.</summary>
@@ -65,7 +63,7 @@ public static class SpikeCost
             return null;
         }
 
-        var (counts, idle) = mode.CostInputs(result);
+        var (counts, idle) = mode.CostInputs(result, prices);
         return CostModel.Estimate(counts, idle, prices);
     }
 }

@@ -72,8 +72,13 @@ public sealed class DurableOperationNamesTests
         var unknownService = Assert.Throws<ArgumentException>(() => DurableOperationNames.ToRest(
             new Dictionary<string, IReadOnlyDictionary<string, long>> { ["file"] = new Dictionary<string, long> { ["read"] = 1 } }));
         Assert.Contains("'file'", unknownService.Message, StringComparison.Ordinal);
-        var unknownKind = Assert.Throws<ArgumentException>(() => SpikeCost.RestNameOfQueueCall(QueueCallKind.Other));
-        Assert.Contains("'other'", unknownKind.Message, StringComparison.Ordinal);
+        var unclassified = new SpikeRunResult
+        {
+            Mode = "naive", Description = "", P50BatchSeconds = new(0, 0), P99BatchSeconds = new(0, 0), P99BurstBatchSeconds = new(0, 0),
+            QueueOperations = new Dictionary<string, long> { ["PutMessage"] = 3, [QueueCall.OperationOf("PATCH", new Uri("http://127.0.0.1:1/devstoreaccount1/q"))] = 1 },
+        };
+        var unknownCall = Assert.Throws<ArgumentException>(() => SpikeCost.QueueCalls(unclassified, Prices).ToList());
+        Assert.Contains("'unclassified PATCH /devstoreaccount1/q'", unknownCall.Message, StringComparison.Ordinal);
     }
 
     [Fact]
