@@ -7,7 +7,7 @@ namespace Recon.Bench.Spike;
 /// killed when the mode ends, so the modes share no queue server. Falls back to the stack's Azurite, and says so, only
 /// when the Azurite binary is not installed.
 /// </summary>
-public sealed class AzuriteIsolatedMode : ISpikeMode, ISpikeModeLifecycle
+public sealed class AzuriteIsolatedMode : ISpikeMode, ISpikeModeLifecycle, ISpikeModeCost
 {
     private readonly ISpikeMode _onStack;
     private readonly Func<QueueServiceClient, string, ISpikeMode> _create;
@@ -81,6 +81,14 @@ public sealed class AzuriteIsolatedMode : ISpikeMode, ISpikeModeLifecycle
     public Task<IAsyncDisposable> StartAsync(Action<string> log, CancellationToken cancellationToken) => PrepareAsync(log, cancellationToken);
 
     public SpikeRunResult Complete(SpikeRunResult result) => _current is ISpikeModeLifecycle inner ? inner.Complete(result) : result;
+
+    public Task SampleIdleAsync(Action<string> log, CancellationToken cancellationToken)
+        => _current is ISpikeModeCost inner ? inner.SampleIdleAsync(log, cancellationToken) : Task.CompletedTask;
+
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
+        => _current is ISpikeModeCost inner
+            ? inner.CostInputs(result, prices)
+            : throw new InvalidOperationException($"{Name}: the mode has no cost inputs ({_current?.GetType().Name ?? "not prepared"})");
 
     /// <summary>Runs the mode with every queue call on its own Azurite timed into <paramref name="recorder"/>.</summary>
     public async Task RunAsync(IReadOnlyList<SpikeJob> jobs, SpikeRecorder recorder, TimeSpan deadline, CancellationToken cancellationToken)

@@ -15,8 +15,11 @@ namespace Recon.Bench.Spike;
 /// up to <see cref="MaxDeliveries"/> deliveries (a storage queue's maxDequeueCount), after which the batch is failed.
 /// The posting itself is the same as Recon's (matcher, provider transaction store, reconciliation store).
 /// </summary>
-public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, IMatcher matcher, QueueServiceClient queues) : ISpikeMode
+public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, IMatcher matcher, QueueServiceClient queues) : ISpikeMode, ISpikeModeCost
 {
+    /// <summary>Messages handed to a delivery task: each would be one queue-trigger function execution.</summary>
+    private long _deliveries;
+
     /// <summary>A storage-queue trigger's default maxDequeueCount: after five deliveries the message is poisoned.</summary>
     public const int MaxDeliveries = 5;
 
@@ -51,6 +54,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
         ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(recorder);
         _recorder = recorder;
+        Interlocked.Exchange(ref _deliveries, 0);
         _byBatch = jobs.ToDictionary(j => j.BatchId, StringComparer.Ordinal);
         // a unique queue per run: two runs (or a test beside a bench) never share messages
         var fifo = queues.GetQueueClient($"spike-{Guid.NewGuid().ToString("N")[..12]}-fifo");
@@ -85,6 +89,7 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
                 }
                 foreach (var message in received)
                 {
+                    Interlocked.Increment(ref _deliveries);
                     running.Add(Task.Run(() => DeliverAsync(fifo, message, connectionString, stop.Token), CancellationToken.None));
                 }
                 if (running.Count > 4096)
@@ -240,5 +245,28 @@ public sealed class NaiveMode(SpikeDatabase database, ISpikeProvider provider, I
                 }
             }
         }
+    }
+
+    /// <summary>Nothing to measure: as a queue-triggered function on Flex the naive app scales to zero, and the scale
+    /// controller's polling is not billed to it (an assumption, stated in the estimate).</summary>
+    public Task SampleIdleAsync(Action<string> log, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Its queue calls (tries) as counted by <see cref="QueueCallMeter"/>, one execution per message handled,
+    /// one instance busy the whole run (the upper bound: its memory is not sampled).</summary>
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var counts = new Cost.SpikeCounts
+        {
+            Mode = Name,
+            Jobs = result.Jobs,
+            Batches = result.Jobs,
+            BatchesCompleted = result.BatchesCompleted,
+            FunctionExecutions = Interlocked.Read(ref _deliveries),
+            StorageRequests = SpikeCost.Merge(SpikeCost.QueueCalls(result, prices)),
+            RunSeconds = result.WallSeconds,
+            Workers = 1,
+        };
+        return (counts, Cost.IdleProfile.Silent);
     }
 }

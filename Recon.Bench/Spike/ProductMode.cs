@@ -23,7 +23,7 @@ public sealed record ProductModeSettings(int Workers, string WorkerDll, string R
 /// page); from there the product's own intake, dispatcher, orchestrations and activities do everything. Completion and
 /// latency are read from the product's <c>batches</c> table, engine work from each worker's <c>/api/metrics/durable</c>.
 /// </summary>
-public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle
+public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle, ISpikeModeCost
 {
     /// <summary>How often the batches table is read for finished batches: 200 ms, well under the latencies measured.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
@@ -44,6 +44,8 @@ public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle
     private readonly List<WorkerProcess> _workers = [];
     private WorkerMetrics _before = WorkerMetrics.Empty;
     private WorkerMetrics? _used;
+    private WorkerMetrics? _idle;
+    private double _idleSeconds;
     private List<(bool High, double QueuedToDone)> _queuedToDone = [];
     private string _logDir = "";
 
@@ -248,6 +250,53 @@ public sealed class ProductMode : ISpikeMode, ISpikeModeLifecycle
             P99QueuedToDoneSeconds = new HighLow(Math.Round(SpikeMath.Percentile(high, 99), 3), Math.Round(SpikeMath.Percentile(low, 99), 3)),
             WorkerLogs = _workers.Select(w => w.LogPath).ToList(),
         };
+    }
+
+    /// <summary>Watches the workers for <see cref="SpikeCost.IdleSample"/> after the run (no work left): what their
+    /// counters move by then is the idle profile (Durable's control-queue and lease polling, the dispatcher's loop).</summary>
+    public async Task SampleIdleAsync(Action<string> log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var start = WorkerMetrics.Sum(await Task.WhenAll(_workers.Select(w => w.MetricsAsync(cancellationToken))).ConfigureAwait(false));
+        await Task.Delay(SpikeCost.IdleSample, cancellationToken).ConfigureAwait(false);
+        var end = WorkerMetrics.Sum(await Task.WhenAll(_workers.Select(w => w.MetricsAsync(cancellationToken))).ConfigureAwait(false));
+        _idleSeconds = clock.Elapsed.TotalSeconds;
+        _idle = end.Minus(start);
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"{Name}: idle {_idleSeconds:0.#} s after the run: {_idle.ActivityExecutions} activities, {_idle.OrchestrationEpisodes} episodes, {_idle.StorageRequestsTotal} storage requests"));
+    }
+
+    /// <summary>
+    /// The workers' own counts over the run (activities + episodes + one ingest trigger execution per job sent; storage
+    /// by REST operation, plus the bench's sends to recon-ingest, which the product's webhook would make), billed as
+    /// workers x run seconds (memory is not sampled); the idle profile is <see cref="SampleIdleAsync"/>'s counts per hour.
+    /// </summary>
+    public (Cost.SpikeCounts Counts, Cost.IdleProfile Idle) CostInputs(SpikeRunResult result, Cost.AzurePriceBook prices)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var used = _used ?? throw new InvalidOperationException($"{Name}: the run measured nothing (RunAsync first)");
+        var idle = _idle ?? throw new InvalidOperationException($"{Name}: no idle sample (SampleIdleAsync first)");
+        var counts = new Cost.SpikeCounts
+        {
+            Mode = Name,
+            Jobs = result.Jobs,
+            Batches = result.Jobs,
+            BatchesCompleted = result.BatchesCompleted,
+            ActivityExecutions = used.ActivityExecutions,
+            OrchestrationEpisodes = used.OrchestrationEpisodes,
+            FunctionExecutions = used.ActivityExecutions + used.OrchestrationEpisodes + result.Jobs,
+            StorageRequests = SpikeCost.Merge(Cost.DurableOperationNames.ToRest(used.StorageRequests).Concat(SpikeCost.QueueCalls(result, prices))),
+            RunSeconds = result.WallSeconds,
+            Workers = _settings.Workers,
+        };
+        var perHour = 3600 / _idleSeconds;
+        var profile = new Cost.IdleProfile
+        {
+            StorageRequestsPerHour = SpikeCost.Merge(Cost.DurableOperationNames.ToRest(idle.StorageRequests, perHour)),
+            FunctionExecutionsPerHour = (long)Math.Round((idle.ActivityExecutions + idle.OrchestrationEpisodes) * perHour),
+        };
+        return (counts, profile);
     }
 
     /// <summary>A Stripe <c>payout.paid</c> event for <paramref name="day"/>: one run, one day, one page (the

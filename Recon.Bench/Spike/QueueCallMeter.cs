@@ -39,7 +39,24 @@ public static class QueueCallKind
 /// <summary>One storage-queue call as the bench's workers saw it: when it ended (seconds since the run started), how
 /// long it took with its retries, how many tries it took, how many of those hit the client's network timeout, and
 /// whether it failed in the end.</summary>
-public readonly record struct QueueCall(double At, string Kind, double Milliseconds, int Tries, int Timeouts, bool Failed);
+/// <param name="Operation">The REST API's name for it (<see cref="Cost.StorageOperations"/>: PutMessage, CreateQueue, ...), or
+/// "unclassified METHOD /path" when the REST API defines no such request (the cost stage then fails naming it).</param>
+public readonly record struct QueueCall(double At, string Kind, double Milliseconds, int Tries, int Timeouts, bool Failed, string Operation = "")
+{
+    /// <summary>The REST operation of a queue request, or "unclassified METHOD /path".</summary>
+    public static string OperationOf(string method, Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        try
+        {
+            return Cost.StorageOperations.Classify(Cost.StorageService.Queue, method, uri);
+        }
+        catch (ArgumentException)
+        {
+            return $"unclassified {method} {uri.AbsolutePath}";
+        }
+    }
+}
 
 /// <summary>
 /// Times every storage-queue call a mode makes, through two Azure SDK pipeline policies on the mode's own queue client:
@@ -95,8 +112,9 @@ public sealed class QueueCallMeter
             finally
             {
                 var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                recorder.QueueCall(new QueueCall(recorder.Now, QueueCallKind.Of(message.Request.Method.Method, message.Request.Uri.ToUri()), ms,
-                    Math.Max(1, state.Tries), state.Timeouts, failed));
+                var uri = message.Request.Uri.ToUri();
+                recorder.QueueCall(new QueueCall(recorder.Now, QueueCallKind.Of(message.Request.Method.Method, uri), ms,
+                    Math.Max(1, state.Tries), state.Timeouts, failed, QueueCall.OperationOf(message.Request.Method.Method, uri)));
                 meter._current.Value = null;
             }
         }

@@ -96,6 +96,8 @@ public sealed record SpikeReport
                 r => r.PerBatch is { } p ? $"{F(p.ActivityExecutions, "0.##")} / {F(p.OrchestrationEpisodes, "0.##")} / {F(p.StorageRequestsTotal, "0.#")}" : "n/a", ""),
             ("P99 queued→done (batches table), high / low", "",
                 r => r.P99QueuedToDoneSeconds is { } q ? $"{F(q.High)} s / {F(q.Low)} s" : "n/a", ""),
+            ("cost on Azure (docs/cost.md): spike week / idle day", "",
+                r => r.Cost is { } c ? string.Create(CultureInfo.InvariantCulture, $"${c.SpikeWeekUsd:N2} / ${c.IdleDayUsd:N2}") : "n/a", ""),
             ("batches completed / failed / unfinished at the hard end", "",
                 r => $"{N(r.BatchesCompleted)} / {N(r.BatchesFailed)} / {N(r.BatchesUnfinishedAtDeadline)} of {N(r.Jobs)}{(r.EndedAtDeadline ? $" (stopped at {F(r.DeadlineSeconds)} s)" : "")}", ""),
         };

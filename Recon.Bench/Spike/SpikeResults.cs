@@ -134,6 +134,8 @@ public sealed record SpikeRunResult
     public double WallSeconds { get; init; }
     /// <summary>Every storage-queue call the mode's workers made during the run, by kind (<see cref="QueueCallMeter"/>).</summary>
     public IReadOnlyDictionary<string, QueueCallStats> QueueCalls { get; init; } = new Dictionary<string, QueueCallStats>();
+    /// <summary>The same calls' tries (each billed) by the REST API's operation name: what the cost model prices.</summary>
+    public IReadOnlyDictionary<string, long> QueueOperations { get; init; } = new Dictionary<string, long>();
     /// <summary>CPU of the mode's own Azurite over the run.</summary>
     public AzuriteCpu AzuriteCpu { get; init; } = new(-1, -1, -1);
     /// <summary>The machine's 1-minute load average at the first and the last second of the run.</summary>
@@ -156,6 +158,10 @@ public sealed record SpikeRunResult
     /// <summary>Where each worker's log was written (product mode).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? WorkerLogs { get; init; }
+    /// <summary>What the spike week and an idle day would cost on Azure from this run's measured counts
+    /// (<see cref="Cost.CostModel"/>; null when the mode completed no batch).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Cost.CostEstimate? Cost { get; init; }
     public IReadOnlyList<SpikeSecond> Timeline { get; init; } = [];
 }
 
@@ -252,6 +258,8 @@ public static class SpikeResults
             WallSeconds = wallSeconds,
             QueueCalls = recorder.QueueCalls.GroupBy(c => c.Kind, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => QueueCallStats.Of(g.ToList()), StringComparer.Ordinal),
+            QueueOperations = recorder.QueueCalls.GroupBy(c => c.Operation, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => (long)g.Sum(c => c.Tries), StringComparer.Ordinal),
             AzuriteCpu = AzuriteCpu.Of(recorder.ResourceSamples),
             LoadAverageAtStart = recorder.ResourceSamples.Count == 0 ? -1 : recorder.ResourceSamples[0].LoadAverage1,
             LoadAverageAtEnd = recorder.ResourceSamples.Count == 0 ? -1 : recorder.ResourceSamples[^1].LoadAverage1,

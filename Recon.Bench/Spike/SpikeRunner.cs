@@ -54,6 +54,7 @@ public static class SpikeRunner
         ArgumentNullException.ThrowIfNull(log);
         var startedAt = DateTimeOffset.UtcNow;
         var jobs = SpikeWorkload.Plan(workload);
+        var prices = Cost.AzurePriceBook.LoadDefault();
         log(string.Create(CultureInfo.InvariantCulture,
             $"workload: {jobs.Count} jobs ({jobs.Count(j => j.High)} high), {workload.BaselineJobsPerSecond}/s then {workload.BaselineJobsPerSecond * workload.BurstMultiplier}/s from {workload.BurstStartSeconds:0.#} s to {workload.BurstEndSeconds:0.#} s, arrivals end at {workload.ArrivalEndSeconds:0.#} s"));
         await providers.PrepareAsync(jobs, cancellationToken).ConfigureAwait(false);
@@ -78,6 +79,11 @@ public static class SpikeRunner
                     await mode.RunAsync(jobs, recorder, deadline, cancellationToken).ConfigureAwait(false);
                     wall = recorder.Now;
                 }
+                // after the clock: what the mode does with nothing to do, while its processes still run
+                if (mode is ISpikeModeCost idle)
+                {
+                    await idle.SampleIdleAsync(log, cancellationToken).ConfigureAwait(false);
+                }
             }
             var counters = await providers.CountersAsync(cancellationToken).ConfigureAwait(false);
             var done = await database.CountDoneBatchesAsync(cancellationToken).ConfigureAwait(false);
@@ -86,6 +92,15 @@ public static class SpikeRunner
             if (mode is ISpikeModeLifecycle lifecycle)
             {
                 result = lifecycle.Complete(result);
+            }
+            if (mode is ISpikeModeCost priced)
+            {
+                result = result with { Cost = SpikeCost.Estimate(priced, result, prices, log) };
+                if (result.Cost is { } cost)
+                {
+                    log(string.Create(CultureInfo.InvariantCulture,
+                        $"{mode.Name}: cost on Azure: spike week ${cost.SpikeWeekUsd:0.00}, idle day ${cost.IdleDayUsd:0.00} ({cost.PricesFile})"));
+                }
             }
             log(string.Create(CultureInfo.InvariantCulture,
                 $"{mode.Name}: {result.BatchesCompleted}/{result.Jobs} completed, {result.BatchesFailed} failed, {result.BatchesUnfinishedAtDeadline} unfinished at the hard end ({deadline.TotalSeconds:0.#} s) in {wall:0.#} s; peak server connections {result.DbServerConnectionsPeak}, db errors {result.DbErrors}, provider {result.ProviderRequests} requests / {result.Provider429} 429s; P99 high {result.P99BatchSeconds.High:0.##} s low {result.P99BatchSeconds.Low:0.##} s"));

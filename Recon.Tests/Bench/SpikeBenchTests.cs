@@ -88,6 +88,20 @@ public sealed class SpikeBenchTests
             {
                 Assert.True(runs[1].GetProperty(field).GetProperty("low").GetDouble() > 0);
             }
+            // both modes are priced from what they measured: a positive spike week whose line items add up to it, and an idle day
+            foreach (var run in runs)
+            {
+                var cost = run.GetProperty("cost");
+                var week = cost.GetProperty("spike_week_usd").GetDecimal();
+                Assert.True(week > 0, $"{run.GetProperty("mode").GetString()}: spike_week_usd {week}");
+                Assert.Equal(week, Math.Round(cost.GetProperty("spike_week").EnumerateArray().Sum(l => l.GetProperty("usd").GetDecimal()), 2, MidpointRounding.AwayFromZero));
+                Assert.Equal(cost.GetProperty("idle_day_usd").GetDecimal(),
+                    Math.Round(cost.GetProperty("idle_day").EnumerateArray().Sum(l => l.GetProperty("usd").GetDecimal()), 2, MidpointRounding.AwayFromZero));
+                Assert.Contains(cost.GetProperty("spike_week").EnumerateArray(), l => l.GetProperty("price_id").GetString()!.StartsWith("storage.queue.", StringComparison.Ordinal));
+            }
+            // the product's storage requests (table and blob, which only the workers make) are in its bill
+            Assert.Contains(runs[1].GetProperty("cost").GetProperty("spike_week").EnumerateArray(), l => l.GetProperty("price_id").GetString()!.StartsWith("storage.table.", StringComparison.Ordinal));
+
             // the recon mode loses nothing and its database agrees
             var recon = report.Run("recon")!;
             Assert.Equal(recon.Jobs, recon.BatchesCompleted);
@@ -98,6 +112,7 @@ public sealed class SpikeBenchTests
             var table = await File.ReadAllTextAsync(md);
             Assert.Contains("| | story: before | naive (measured) | story: after | recon (measured) |", table, StringComparison.Ordinal);
             Assert.Contains("recon target", table, StringComparison.Ordinal);
+            Assert.Contains("| cost on Azure (docs/cost.md): spike week / idle day |", table, StringComparison.Ordinal);
             var chart = await File.ReadAllTextAsync(svg);
             Assert.StartsWith("<svg", chart, StringComparison.Ordinal);
             Assert.Contains("polyline", chart, StringComparison.Ordinal);

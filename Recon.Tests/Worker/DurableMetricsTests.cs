@@ -92,6 +92,7 @@ public sealed class DurableMetricsTests
     [InlineData("blob", "PUT", "http://127.0.0.1:1/devstoreaccount1/leases/p0?comp=lease", "lease")]
     [InlineData("blob", "GET", "http://127.0.0.1:1/devstoreaccount1/leases/p0", "read")]
     [InlineData("blob", "GET", "http://127.0.0.1:1/devstoreaccount1/leases?restype=container&comp=list", "list")]
+    [InlineData("blob", "PUT", "http://127.0.0.1:1/devstoreaccount1/leases?restype=container", "create container")]
     public void OperationOf_NamesTheOperation(string service, string method, string uri, string operation)
         => Assert.Equal(operation, DurableMetrics.OperationOf(service, method, new Uri(uri)));
 

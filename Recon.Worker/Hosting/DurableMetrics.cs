@@ -72,7 +72,8 @@ public sealed class DurableMetrics
     /// <summary>
     /// The operation a storage request performs, from its method and address: queue messages are send, receive, peek,
     /// update (visibility or content) and delete; table requests are query, insert, update (PUT/MERGE on an entity),
-    /// delete and batch; blob requests are read, write, lease, properties, list, delete; anything else is the method
+    /// delete and batch; blob requests are read, write, lease, properties, list, delete (create container, container properties and delete
+    /// container on a container); anything else is the method
     /// with its <c>comp</c> (e.g. <c>PUT create</c>, <c>GET metadata</c>).
     /// </summary>
     public static string OperationOf(string service, string method, Uri uri)
@@ -116,6 +117,14 @@ public sealed class DurableMetrics
                 return "lease";
             case "blob" when comp is "list":
                 return "list";
+            case "blob" when comp is null && query.Contains("restype=container", StringComparison.OrdinalIgnoreCase):
+                return method switch
+                {
+                    "PUT" => "create container",
+                    "GET" or "HEAD" => "container properties",
+                    "DELETE" => "delete container",
+                    _ => $"{method.ToLowerInvariant()} container",
+                };
             case "blob" when comp is null or "block" or "blocklist" or "appendblock":
                 return method switch
                 {
