@@ -251,7 +251,9 @@ internal static class QueryValues
         return null;
     }
 
-    public static long? Long(IReadOnlyDictionary<string, string?> query, string key, List<string> errors, long min = long.MinValue, long max = long.MaxValue)
+    /// <summary>An integer in min..max, or null (absent, or bad: the reason added to <paramref name="errors"/>); an
+    /// unbounded value's error names its <paramref name="unit"/> when given, e.g. "minor units".</summary>
+    public static long? Long(IReadOnlyDictionary<string, string?> query, string key, List<string> errors, long min = long.MinValue, long max = long.MaxValue, string? unit = null)
     {
         var v = Get(query, key);
         if (v is null)
@@ -262,7 +264,9 @@ internal static class QueryValues
         {
             return n;
         }
-        errors.Add(min == long.MinValue ? $"{key}: '{Clip(v)}' is not an integer" : $"{key}: '{Clip(v)}' is not an integer in {min}..{max}");
+        errors.Add(min == long.MinValue
+            ? $"{key}: '{Clip(v)}' is not an integer{(unit is null ? "" : $" ({unit})")}"
+            : $"{key}: '{Clip(v)}' is not an integer in {min}..{max}");
         return null;
     }
 

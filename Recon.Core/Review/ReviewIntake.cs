@@ -4,6 +4,8 @@ using System.Text.Json;
 using Recon.Core.Balances;
 using Recon.Core.Hosting;
 
+using static Recon.Core.Reports.QueryValues;
+
 namespace Recon.Core.Review;
 
 /// <summary>
@@ -35,7 +37,7 @@ public sealed class ReviewIntake(ReviewStore store, BalanceStore balances)
             errors.Add($"{key}: unknown filter (expected {string.Join(", ", known)})");
         }
         var filter = new ExceptionFilter(Get(query, "provider"), Get(query, "account"), Date(query, "from", errors), Date(query, "to", errors),
-            Long(query, "minAmount", errors), Long(query, "maxAmount", errors), (int?)Long(query, "minAgeDays", errors, 0, 36_500),
+            Long(query, "minAmount", errors, unit: "minor units"), Long(query, "maxAmount", errors, unit: "minor units"), (int?)Long(query, "minAgeDays", errors, 0, 36_500),
             (int?)Long(query, "limit", errors, 1, ReviewStore.MaxPageSize) ?? DefaultPageSize, Long(query, "after", errors, 0));
         if (errors.Count > 0)
         {
@@ -351,39 +353,4 @@ public sealed class ReviewIntake(ReviewStore store, BalanceStore balances)
             return (null, [$"body: not a valid request ({ex.Message.Split(". ")[0]})"]);
         }
     }
-
-    private static string? Get(IReadOnlyDictionary<string, string?> query, string key)
-        => query.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-
-    private static DateOnly? Date(IReadOnlyDictionary<string, string?> query, string key, List<string> errors)
-    {
-        var v = Get(query, key);
-        if (v is null)
-        {
-            return null;
-        }
-        if (DateOnly.TryParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
-        {
-            return d;
-        }
-        errors.Add($"{key}: '{Clip(v)}' is not a date (YYYY-MM-DD)");
-        return null;
-    }
-
-    private static long? Long(IReadOnlyDictionary<string, string?> query, string key, List<string> errors, long min = long.MinValue, long max = long.MaxValue)
-    {
-        var v = Get(query, key);
-        if (v is null)
-        {
-            return null;
-        }
-        if (long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
-        {
-            return n;
-        }
-        errors.Add(min == long.MinValue ? $"{key}: '{Clip(v)}' is not an integer (minor units)" : $"{key}: '{Clip(v)}' is not an integer in {min}..{max}");
-        return null;
-    }
-
-    private static string Clip(string v) => v.Length <= 80 ? v : v[..80] + "…";
 }
